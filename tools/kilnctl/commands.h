@@ -1,0 +1,25 @@
+// kilnctl's subcommands. Each one registers itself on the CLI11 app and
+// returns the process exit code: 0 success, 1 the operation failed (a plugin
+// refused, a run failed), 2 bad usage or bad input.
+#ifndef KILN_TOOLS_KILNCTL_COMMANDS_H_
+#define KILN_TOOLS_KILNCTL_COMMANDS_H_
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace kiln::ctl {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+// A subcommand's action, run after parsing succeeded.
+using Action = std::function<int()>;
+
+Action AddVerify(CLI::App& app);
+Action AddRun(CLI::App& app);
+
+}  // namespace kiln::ctl
+
+#endif  // KILN_TOOLS_KILNCTL_COMMANDS_H_

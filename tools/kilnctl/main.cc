@@ -1,0 +1,31 @@
+// kilnctl: runs, verifies and inspects Kiln processors.
+#include <cstdio>
+#include <map>
+
+#include "tools/kilnctl/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"kilnctl: run, verify and inspect Kiln processors"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "kilnctl 1.0.0 (plugin ABI 1.0)");
+
+  std::map<CLI::App*, kiln::ctl::Action> actions;
+  auto add = [&](kiln::ctl::Action action) { actions[app.get_subcommands().back()] = std::move(action); };
+  add(kiln::ctl::AddVerify(app));
+  add(kiln::ctl::AddRun(app));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "kilnctl: %s\n", e.what());
+    return kiln::ctl::kExitUsage;
+  }
+  for (auto& [sub, action] : actions) {
+    if (sub->parsed()) return action();
+  }
+  return kiln::ctl::kExitUsage;
+}
