@@ -14,11 +14,14 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 
-// A subcommand's action, run after parsing succeeded.
-using Action = std::function<int()>;
+// A subcommand and its action, run after parsing succeeded.
+struct Command {
+  CLI::App* app;
+  std::function<int()> action;
+};
 
-Action AddVerify(CLI::App& app);
-Action AddRun(CLI::App& app);
+Command AddVerify(CLI::App& app);
+Command AddRun(CLI::App& app);
 
 }  // namespace kiln::ctl
 

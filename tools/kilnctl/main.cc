@@ -1,6 +1,6 @@
 // kilnctl: runs, verifies and inspects Kiln processors.
 #include <cstdio>
-#include <map>
+#include <vector>
 
 #include "tools/kilnctl/commands.h"
 
@@ -9,10 +9,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "kilnctl 1.0.0 (plugin ABI 1.0)");
 
-  std::map<CLI::App*, kiln::ctl::Action> actions;
-  auto add = [&](kiln::ctl::Action action) { actions[app.get_subcommands().back()] = std::move(action); };
-  add(kiln::ctl::AddVerify(app));
-  add(kiln::ctl::AddRun(app));
+  const std::vector<kiln::ctl::Command> commands = {
+      kiln::ctl::AddVerify(app),
+      kiln::ctl::AddRun(app),
+  };
 
   try {
     app.parse(argc, argv);
@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kilnctl: %s\n", e.what());
     return kiln::ctl::kExitUsage;
   }
-  for (auto& [sub, action] : actions) {
-    if (sub->parsed()) return action();
+  for (const kiln::ctl::Command& c : commands) {
+    if (c.app->parsed()) return c.action();
   }
   return kiln::ctl::kExitUsage;
 }

@@ -188,7 +188,7 @@ int Execute(const RunArgs& a) {
 
 }  // namespace
 
-Action AddRun(CLI::App& app) {
+Command AddRun(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a plugin now, standalone, through the daemon's run path");
   auto a = std::make_shared<RunArgs>();
   cmd->add_option("target", a->target, "Plugin file (.so)")->required();
@@ -199,7 +199,7 @@ Action AddRun(CLI::App& app) {
   cmd->add_flag("--dry-run", a->dry_run, "Compute and validate, write nothing");
   cmd->add_flag("--keep-going", a->keep_going, "In a range, go on after a failed day");
   cmd->add_flag("--json", a->json, "JSON on stdout");
-  return [a] { return Execute(*a); };
+  return {cmd, [a] { return Execute(*a); }};
 }
 
 }  // namespace kiln::ctl

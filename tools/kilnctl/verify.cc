@@ -82,13 +82,13 @@ void PrintHuman(const PluginInfo& info, const Status& s) {
 
 }  // namespace
 
-Action AddVerify(CLI::App& app) {
+Command AddVerify(CLI::App& app) {
   auto* cmd = app.add_subcommand("verify", "Load each plugin through the host's loader and check it");
   auto files = std::make_shared<std::vector<std::string>>();
   auto json = std::make_shared<bool>(false);
   cmd->add_option("files", *files, "Plugin shared objects")->required();
   cmd->add_flag("--json", *json, "One JSON array on stdout");
-  return [files, json] {
+  return {cmd, [files, json] {
     Loader loader;  // one loader: duplicate names among the files are refused too
     std::vector<std::shared_ptr<const Plugin>> keep;
     nlohmann::json all = nlohmann::json::array();
@@ -104,7 +104,7 @@ Action AddVerify(CLI::App& app) {
     }
     if (*json) std::printf("%s\n", all.dump(2).c_str());
     return ok ? kExitOk : kExitFailed;
-  };
+  }};
 }
 
 }  // namespace kiln::ctl
