@@ -2,10 +2,10 @@
 
 #include <elf.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -35,11 +35,13 @@ const char* ElfTypeName(uint16_t type) {
   }
 }
 
-// A read-only mapping of a whole file, unmapped on scope exit.
-class MappedFile {
+// A plugin file opened for reading. Reads are pread()s of exactly the
+// structures the check needs: a few small reads are cheaper than mapping the
+// file and faulting its pages in, and verification must stay cheap next to
+// dlopen itself.
+class ElfFileReader {
  public:
-  ~MappedFile() {
-    if (data_ != nullptr) munmap(const_cast<unsigned char*>(data_), size_);
+  ~ElfFileReader() {
     if (fd_ >= 0) close(fd_);
   }
 
@@ -57,21 +59,45 @@ class MappedFile {
       return Status::Refused(path + ": not a regular file, expected an ELF shared object");
     }
     size_ = static_cast<size_t>(st.st_size);
-    if (size_ == 0) return Status::OK();
-    void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
-    if (p == MAP_FAILED) {
-      return Status::IOError(fmt::format("{}: cannot map: {}", path, std::strerror(errno)));
+    // One read covers the header, the program headers and, in a typical
+    // small library, the dynamic symbol table: most checks cost no syscall.
+    prefix_size_ = std::min<size_t>(size_, kPrefixBytes);
+    if (!ReadFromFile(0, prefix_size_, prefix_)) {
+      return Status::IOError(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
     }
-    data_ = static_cast<const unsigned char*>(p);
     return Status::OK();
   }
 
-  const unsigned char* data() const { return data_; }
   size_t size() const { return size_; }
 
+  // Reads [offset, offset + len) into *out; the caller has checked that the
+  // range lies inside the file. False on a short read (file shrank).
+  bool Read(uint64_t offset, uint64_t len, std::string* out) const {
+    if (offset + len <= prefix_size_) {
+      out->assign(prefix_ + offset, len);
+      return true;
+    }
+    out->resize(len);
+    return ReadFromFile(offset, len, out->data());
+  }
+
  private:
+  static constexpr size_t kPrefixBytes = 8192;
+
+  bool ReadFromFile(uint64_t offset, uint64_t len, char* dst) const {
+    size_t got = 0;
+    while (got < len) {
+      ssize_t n = pread(fd_, dst + got, len - got, static_cast<off_t>(offset + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      got += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  char prefix_[kPrefixBytes];
+  size_t prefix_size_ = 0;
   int fd_ = -1;
-  const unsigned char* data_ = nullptr;
   size_t size_ = 0;
 };
 
@@ -85,51 +111,53 @@ bool InFile(uint64_t offset, uint64_t count, uint64_t entsize, size_t size, uint
   return *end <= size;
 }
 
-// Reads T at `offset`; the caller has checked bounds. memcpy because the file
-// gives no alignment guarantee.
+// Reads a T at `offset` of a buffer; the caller has checked bounds. memcpy
+// because the file gives no alignment guarantee.
 template <typename T>
-T At(const MappedFile& f, uint64_t offset) {
+T At(const std::string& buf, uint64_t offset) {
   T value;
-  std::memcpy(&value, f.data() + offset, sizeof(T));
+  std::memcpy(&value, buf.data() + offset, sizeof(T));
   return value;
 }
 
-bool IsPie(const MappedFile& f, const Elf64_Ehdr& eh) {
+// DT_FLAGS_1 with DF_1_PIE marks a position-independent executable, which
+// glibc refuses to dlopen; say so plainly instead.
+bool IsPie(const ElfFileReader& f, const std::string& phdrs, const Elf64_Ehdr& eh) {
   for (uint16_t i = 0; i < eh.e_phnum; ++i) {
-    auto ph = At<Elf64_Phdr>(f, eh.e_phoff + uint64_t{i} * eh.e_phentsize);
+    auto ph = At<Elf64_Phdr>(phdrs, uint64_t{i} * sizeof(Elf64_Phdr));
     if (ph.p_type != PT_DYNAMIC) continue;
-    uint64_t end;
-    if (!InFile(ph.p_offset, ph.p_filesz / sizeof(Elf64_Dyn), sizeof(Elf64_Dyn), f.size(), &end)) {
-      return false;  // segment bounds were checked; be defensive anyway
-    }
-    for (uint64_t off = ph.p_offset; off + sizeof(Elf64_Dyn) <= end; off += sizeof(Elf64_Dyn)) {
-      auto dyn = At<Elf64_Dyn>(f, off);
-      if (dyn.d_tag == DT_NULL) break;
-      if (dyn.d_tag == DT_FLAGS_1 && (dyn.d_un.d_val & DF_1_PIE)) return true;
+    std::string dyn;
+    const uint64_t len = std::min<uint64_t>(ph.p_filesz, 64 << 10) / sizeof(Elf64_Dyn) * sizeof(Elf64_Dyn);
+    if (!f.Read(ph.p_offset, len, &dyn)) return false;
+    for (uint64_t off = 0; off + sizeof(Elf64_Dyn) <= len; off += sizeof(Elf64_Dyn)) {
+      auto d = At<Elf64_Dyn>(dyn, off);
+      if (d.d_tag == DT_NULL) break;
+      if (d.d_tag == DT_FLAGS_1 && (d.d_un.d_val & DF_1_PIE)) return true;
     }
   }
   return false;
 }
 
-void FindGnuUnique(const MappedFile& f, const Elf64_Ehdr& eh, ElfReport* report) {
+void FindGnuUnique(const ElfFileReader& f, const std::string& shdrs, const Elf64_Ehdr& eh, ElfReport* report) {
+  uint64_t end;
   for (uint16_t i = 0; i < eh.e_shnum; ++i) {
-    auto sh = At<Elf64_Shdr>(f, eh.e_shoff + uint64_t{i} * eh.e_shentsize);
+    auto sh = At<Elf64_Shdr>(shdrs, uint64_t{i} * sizeof(Elf64_Shdr));
     if (sh.sh_type != SHT_DYNSYM || sh.sh_entsize != sizeof(Elf64_Sym) || sh.sh_link >= eh.e_shnum) {
       continue;
     }
-    auto strtab = At<Elf64_Shdr>(f, eh.e_shoff + uint64_t{sh.sh_link} * eh.e_shentsize);
-    uint64_t sym_end, str_end;
-    if (!InFile(sh.sh_offset, sh.sh_size / sizeof(Elf64_Sym), sizeof(Elf64_Sym), f.size(), &sym_end) ||
-        !InFile(strtab.sh_offset, strtab.sh_size, 1, f.size(), &str_end)) {
+    auto strtab = At<Elf64_Shdr>(shdrs, uint64_t{sh.sh_link} * sizeof(Elf64_Shdr));
+    const uint64_t sym_len = sh.sh_size / sizeof(Elf64_Sym) * sizeof(Elf64_Sym);
+    std::string syms, strs;
+    if (!InFile(sh.sh_offset, sym_len, 1, f.size(), &end) || !InFile(strtab.sh_offset, strtab.sh_size, 1, f.size(), &end) ||
+        !f.Read(sh.sh_offset, sym_len, &syms) || !f.Read(strtab.sh_offset, strtab.sh_size, &strs)) {
       continue;
     }
-    for (uint64_t off = sh.sh_offset; off + sizeof(Elf64_Sym) <= sym_end; off += sizeof(Elf64_Sym)) {
-      auto sym = At<Elf64_Sym>(f, off);
+    for (uint64_t off = 0; off + sizeof(Elf64_Sym) <= sym_len; off += sizeof(Elf64_Sym)) {
+      auto sym = At<Elf64_Sym>(syms, off);
       if (ELF64_ST_BIND(sym.st_info) != STB_GNU_UNIQUE || sym.st_shndx == SHN_UNDEF) continue;
-      if (sym.st_name >= strtab.sh_size) continue;
-      const char* name = reinterpret_cast<const char*>(f.data() + strtab.sh_offset + sym.st_name);
-      size_t max = strtab.sh_size - sym.st_name;
-      report->gnu_unique_symbols.emplace_back(name, strnlen(name, max));
+      if (sym.st_name >= strs.size()) continue;
+      const char* name = strs.data() + sym.st_name;
+      report->gnu_unique_symbols.emplace_back(name, strnlen(name, strs.size() - sym.st_name));
     }
   }
 }
@@ -138,17 +166,20 @@ void FindGnuUnique(const MappedFile& f, const Elf64_Ehdr& eh, ElfReport* report)
 
 Status InspectElfFile(const std::string& path, ElfReport* report) {
   report->gnu_unique_symbols.clear();
-  MappedFile f;
+  ElfFileReader f;
   Status s = f.Open(path);
   if (!s.ok()) return s;
+  auto short_read = [&] { return Status::IOError(path + ": file changed while being read"); };
 
   const size_t size = f.size();
   if (size == 0) return Status::Refused(path + ": empty file, expected an ELF shared object");
+  std::string head;
+  if (!f.Read(0, std::min<size_t>(size, sizeof(Elf64_Ehdr)), &head)) return short_read();
   static const unsigned char kMagic[4] = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3};
-  if (size < 4 || std::memcmp(f.data(), kMagic, 4) != 0) {
+  if (size < 4 || std::memcmp(head.data(), kMagic, 4) != 0) {
     std::string found;
     for (size_t i = 0; i < size && i < 4; ++i) {
-      found += fmt::format("{}{:02x}", i ? " " : "", f.data()[i]);
+      found += fmt::format("{}{:02x}", i ? " " : "", static_cast<unsigned char>(head[i]));
     }
     return Status::Refused(
         fmt::format("{}: not an ELF file: expected magic 7f 45 4c 46, found {}", path, found));
@@ -157,15 +188,15 @@ Status InspectElfFile(const std::string& path, ElfReport* report) {
     return Status::Refused(fmt::format("{}: truncated ELF: header needs {} bytes, file has {}", path,
                                        sizeof(Elf64_Ehdr), size));
   }
-  if (f.data()[EI_CLASS] != ELFCLASS64) {
+  if (head[EI_CLASS] != ELFCLASS64) {
     return Status::Refused(fmt::format("{}: wrong ELF class: expected 64-bit, found {}", path,
-                                       f.data()[EI_CLASS] == ELFCLASS32 ? "32-bit" : "invalid"));
+                                       head[EI_CLASS] == ELFCLASS32 ? "32-bit" : "invalid"));
   }
-  if (f.data()[EI_DATA] != ELFDATA2LSB) {
+  if (head[EI_DATA] != ELFDATA2LSB) {
     return Status::Refused(fmt::format("{}: wrong byte order: expected little-endian, found {}", path,
-                                       f.data()[EI_DATA] == ELFDATA2MSB ? "big-endian" : "invalid"));
+                                       head[EI_DATA] == ELFDATA2MSB ? "big-endian" : "invalid"));
   }
-  const auto eh = At<Elf64_Ehdr>(f, 0);
+  const auto eh = At<Elf64_Ehdr>(head, 0);
   if (eh.e_machine != kHostMachine) {
     return Status::Refused(fmt::format("{}: wrong machine: expected {}, found machine {}", path,
                                        kHostMachineName, eh.e_machine));
@@ -183,14 +214,19 @@ Status InspectElfFile(const std::string& path, ElfReport* report) {
     return Status::Refused(fmt::format(
         "{}: truncated ELF: program headers end at byte {}, file has {}", path, end, size));
   }
+  std::string phdrs;
+  if (!f.Read(eh.e_phoff, uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr), &phdrs)) return short_read();
+  // dlopen maps every PT_LOAD segment: one that runs past the end of the
+  // file would fault (SIGBUS) on first touch, inside the dynamic linker.
   for (uint16_t i = 0; i < eh.e_phnum; ++i) {
-    auto ph = At<Elf64_Phdr>(f, eh.e_phoff + uint64_t{i} * eh.e_phentsize);
+    auto ph = At<Elf64_Phdr>(phdrs, uint64_t{i} * sizeof(Elf64_Phdr));
     if (ph.p_type != PT_LOAD && ph.p_type != PT_DYNAMIC) continue;
     if (!InFile(ph.p_offset, ph.p_filesz, 1, size, &end)) {
       return Status::Refused(fmt::format(
           "{}: truncated ELF: segment {} ends at byte {}, file has {}", path, i, end, size));
     }
   }
+  std::string shdrs;
   if (eh.e_shnum != 0) {
     if (eh.e_shentsize != sizeof(Elf64_Shdr)) {
       return Status::Refused(path + ": malformed ELF: bad section header size");
@@ -199,11 +235,12 @@ Status InspectElfFile(const std::string& path, ElfReport* report) {
       return Status::Refused(fmt::format(
           "{}: truncated ELF: section headers end at byte {}, file has {}", path, end, size));
     }
+    if (!f.Read(eh.e_shoff, uint64_t{eh.e_shnum} * sizeof(Elf64_Shdr), &shdrs)) return short_read();
   }
-  if (IsPie(f, eh)) {
+  if (IsPie(f, phdrs, eh)) {
     return Status::Refused(path + ": not a shared object: expected a library, found a PIE executable");
   }
-  FindGnuUnique(f, eh, report);
+  FindGnuUnique(f, shdrs, eh, report);
   return Status::OK();
 }
 

@@ -52,9 +52,6 @@ class BoundOptions {
   std::vector<kiln_option_value_t> abi_;                     // points into values_
 };
 
-// The closest candidate within edit distance 2, for "did you mean".
-std::optional<std::string> Suggest(const std::string& word, const std::vector<std::string>& candidates);
-
 }  // namespace kiln
 
 #endif  // KILN_HOST_RUN_OPTION_VALUES_H_
