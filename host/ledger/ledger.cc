@@ -205,6 +205,28 @@ Status Ledger::LastSucceeded(std::string_view processor, const std::optional<std
   });
 }
 
+Status Ledger::LastScheduled(std::string_view processor, int64_t* scheduled_ms) {
+  return Guarded(path_, [&] {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    if (closed_) return Closed();
+    Stmt st;
+    Status s = st.Prepare(&read_db_,
+                          "SELECT MAX(scheduled_ms) FROM runs WHERE processor = ?1"
+                          " AND trigger IN ('schedule', 'catchup')");
+    if (!s.ok()) return s;
+    st.BindText(1, processor);
+    bool row = false;
+    s = st.Step(&row);
+    if (!s.ok()) return s;
+    if (!row || st.IsNull(0)) {
+      return Status::NotFound("ledger " + path_ + ": processor " + std::string(processor) +
+                              " has no scheduled run");
+    }
+    *scheduled_ms = st.Int64(0);
+    return Status::OK();
+  });
+}
+
 Status Ledger::CheckIntegrity() {
   return Guarded(path_, [&] {
     std::lock_guard<std::mutex> lock(read_mu_);

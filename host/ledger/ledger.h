@@ -93,6 +93,10 @@ class Ledger {
   // that ended last: a dependency check. NotFound if there is none.
   Status LastSucceeded(std::string_view processor, const std::optional<std::string>& partition,
                        RunRecord* out);
+  // The latest slot (scheduled_ms) of `processor` that a schedule or catchup
+  // run was recorded for: where catch-up resumes after downtime. NotFound if
+  // the processor never ran on its schedule.
+  Status LastScheduled(std::string_view processor, int64_t* scheduled_ms);
   // PRAGMA integrity_check: OK, or Corruption with SQLite's first complaint.
   Status CheckIntegrity();
 

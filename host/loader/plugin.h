@@ -7,6 +7,7 @@
 #define KILN_HOST_LOADER_PLUGIN_H_
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,6 +58,9 @@ class Plugin {
 
   const PluginInfo& info() const { return info_; }
   const std::string& name() const { return info_.name; }
+  // SHA-256 of the file, computed on first use (loading stays cheap); empty
+  // if the file can no longer be read.
+  const std::string& file_hash() const;
   // The host's copy of the descriptor: fields the plugin's struct_size does
   // not cover are zero, so an optional function added by a later minor
   // version reads as NULL.
@@ -64,6 +68,8 @@ class Plugin {
 
  private:
   boost::dll::shared_library library_;  // unloads in its destructor
+  mutable std::once_flag hash_once_;
+  mutable std::string hash_;
   kiln_plugin_descriptor_t descriptor_;
   PluginInfo info_;
 };

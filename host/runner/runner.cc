@@ -1,0 +1,198 @@
+#include "host/runner/runner.h"
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+
+#include "host/base/log.h"
+
+namespace kiln {
+namespace {
+
+std::optional<Phase> PhaseByName(const std::string& name) {
+  for (size_t i = 0; i < kPhaseCount; ++i) {
+    if (name == PhaseName(static_cast<Phase>(i))) return static_cast<Phase>(i);
+  }
+  return std::nullopt;
+}
+
+void RecordPhases(const std::vector<PhaseResult>& phases, RunRecord* rec) {
+  for (const PhaseResult& p : phases) {
+    if (auto phase = PhaseByName(p.name)) rec->phase(*phase) = p.millis;
+  }
+}
+
+}  // namespace
+
+Runner::Runner(Ledger* ledger, const Clock* clock, int workers)
+    : ledger_(ledger), clock_(clock), workers_(static_cast<size_t>(std::max(1, workers))) {
+  watchdog_ = std::thread([this] { Watchdog(); });
+}
+
+Runner::~Runner() {
+  workers_.join();  // every posted run finishes and reports
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  watchdog_.join();
+}
+
+void Runner::Configure(const Config& config) {
+  std::map<std::string, std::shared_ptr<InstancePool>, std::less<>> pools;
+  for (const ProcessorConfig& p : config.processors) pools[p.name] = std::make_shared<InstancePool>(p);
+  std::lock_guard<std::mutex> lock(mu_);
+  pools_ = std::move(pools);
+}
+
+Status Runner::Start(const RunIntent& intent, Done done, int64_t* run_id) {
+  std::shared_ptr<InstancePool> pool;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pools_.find(intent.processor);
+    if (it == pools_.end()) return Status::NotFound(fmt::format("unknown processor '{}'", intent.processor));
+    pool = it->second;
+  }
+  const ProcessorConfig& p = pool->config();
+  RunRecord rec;
+  rec.processor = p.name;
+  rec.plugin_name = p.loaded->name();
+  rec.plugin_version = p.loaded->info().version;
+  rec.plugin_hash = p.loaded->file_hash();
+  if (intent.partition) rec.partition = FormatDay(*intent.partition);
+  rec.trigger = intent.trigger;
+  if (intent.scheduled) rec.scheduled_ms = ToUnixMillis(*intent.scheduled);
+  rec.start_ms = ToUnixMillis(clock_->Now());
+  rec.status = RunStatus::kRunning;
+  rec.attempt = intent.attempt;
+  rec.backfill_id = intent.backfill_id;
+  Status s = ledger_->BeginRun(&rec);
+  if (!s.ok()) return s;
+  if (run_id) *run_id = rec.id;
+
+  auto flight = std::make_shared<Flight>();
+  flight->run_id = rec.id;
+  flight->intent = intent;
+  flight->started = FromUnixMillis(rec.start_ms);
+  if (p.timeout) flight->deadline = std::chrono::steady_clock::now() + *p.timeout;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    flights_[rec.id] = flight;
+  }
+  changed_.notify_all();
+  boost::asio::post(workers_, [this, pool, flight, rec, done = std::move(done)]() mutable {
+    Execute(std::move(pool), std::move(flight), std::move(rec), std::move(done));
+  });
+  return Status::OK();
+}
+
+void Runner::Execute(std::shared_ptr<InstancePool> pool, std::shared_ptr<Flight> flight, RunRecord rec,
+                     Done done) {
+  const ProcessorConfig& p = pool->config();
+  LogFields fields{p.loaded->name(), p.name, std::to_string(rec.id), rec.partition.value_or("")};
+  std::vector<PhaseResult> opened;
+  std::unique_ptr<Instance> instance;
+  Status s = pool->Acquire(&instance, &opened);
+  RecordPhases(opened, &rec);
+  RunResult result;
+  if (s.ok()) {
+    RunRequest req;
+    req.run_id = std::to_string(rec.id);
+    req.partition = flight->intent.partition;
+    req.trigger = AbiTrigger(flight->intent.trigger);
+    req.cancel = &flight->cancel;
+    req.progress = &flight->progress;
+    instance->Run(req, &result);
+    RecordPhases(result.phases, &rec);
+    s = result.status;
+    pool->Release(std::move(instance), s.ok());
+  }
+  rec.records = static_cast<int64_t>(result.records);
+  rec.end_ms = ToUnixMillis(clock_->Now());
+  if (s.ok()) {
+    rec.status = RunStatus::kSucceeded;
+  } else if (flight->timed_out.load()) {
+    rec.status = RunStatus::kTimedOut;
+    rec.error = fmt::format("timed out after {} ms", p.timeout ? p.timeout->count() : 0);
+  } else {
+    rec.status = s.code() == Status::Code::kCancelled ? RunStatus::kCancelled : RunStatus::kFailed;
+    rec.error = s.message();
+  }
+  Status recorded = ledger_->FinishRun(rec);
+  if (!recorded.ok()) LogLine(spdlog::level::err, fields, "cannot record the run's end: " + recorded.message());
+  LogLine(rec.status == RunStatus::kSucceeded ? spdlog::level::info : spdlog::level::warn, fields,
+          fmt::format("{} run {}: {} records in {} ms{}{}", TriggerName(rec.trigger), RunStatusName(rec.status),
+                      rec.records, *rec.end_ms - rec.start_ms, rec.error.empty() ? "" : ": ", rec.error));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    flights_.erase(rec.id);
+  }
+  changed_.notify_all();
+  if (done) done(flight->intent, rec);
+}
+
+void Runner::Cancel(const std::string& processor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, f] : flights_) {
+    if (processor.empty() || f->intent.processor == processor) f->cancel.store(true);
+  }
+}
+
+bool Runner::CancelRun(int64_t run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = flights_.find(run_id);
+  if (it == flights_.end()) return false;
+  it->second->cancel.store(true);
+  return true;
+}
+
+bool Runner::WaitIdle(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return changed_.wait_until(lock, deadline, [this] { return flights_.empty(); });
+}
+
+size_t Runner::InFlight() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return flights_.size();
+}
+
+std::vector<ActiveRun> Runner::Active() const {
+  std::vector<ActiveRun> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [id, f] : flights_) {
+    ActiveRun a;
+    a.run_id = id;
+    a.intent = f->intent;
+    a.started = f->started;
+    a.done = f->progress.done.load();
+    a.total = f->progress.total.load();
+    a.records = f->progress.records.load();
+    const int phase = f->progress.phase.load();
+    if (phase >= 0 && static_cast<size_t>(phase) < kRequiredMethodCount) a.phase = kRequiredMethods[phase];
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+void Runner::Watchdog() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    std::optional<std::chrono::steady_clock::time_point> next;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [id, f] : flights_) {
+      if (!f->deadline || f->timed_out.load()) continue;
+      if (*f->deadline <= now) {
+        f->timed_out.store(true);
+        f->cancel.store(true);
+        LogLine(spdlog::level::warn, LogFields{"", f->intent.processor, std::to_string(id), ""},
+                "timeout reached: asking the run to stop");
+      } else if (!next || *f->deadline < *next) {
+        next = f->deadline;
+      }
+    }
+    if (next) changed_.wait_until(lock, *next);
+    else changed_.wait(lock);
+  }
+}
+
+}  // namespace kiln
