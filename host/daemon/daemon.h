@@ -1,0 +1,71 @@
+// kilnd: the event loop that ties config, scheduler, runner and ledger
+// together.
+//
+// One thread runs a Boost.Asio io_context: it owns the scheduler, the wake-up
+// timer and the signal handlers, so scheduling decisions need no locks. Runs
+// execute on the runner's worker threads and report back by posting to the
+// loop. The loop sleeps until the next fire time or event: an idle daemon
+// uses no CPU.
+#ifndef KILN_HOST_DAEMON_DAEMON_H_
+#define KILN_HOST_DAEMON_DAEMON_H_
+
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/system_timer.hpp>
+
+#include "host/config/config.h"
+#include "host/ledger/ledger.h"
+#include "host/loader/loader.h"
+#include "host/runner/runner.h"
+#include "host/scheduler/clock.h"
+#include "host/scheduler/scheduler.h"
+
+namespace kiln {
+
+class Daemon {
+ public:
+  explicit Daemon(std::string config_path);
+  ~Daemon();
+
+  // Loads the config, opens the state directory and the ledger, and
+  // recovers from the last run of kilnd. Errors are one line each in
+  // *errors; nothing has started when this fails.
+  Status Open(std::vector<std::string>* errors);
+
+  // Runs until SIGTERM or SIGINT, then drains and returns. 0 on a clean stop.
+  int Run();
+
+ private:
+  void ArmTimer();
+  void OnTimer();
+  void Apply(Actions actions);
+  void OnRunDone(const RunIntent& intent, const RunRecord& record);
+  void WaitForSignal();
+  void Reload();
+  void Shutdown(int signal);
+  void ArmWatchdog();
+
+  const std::string config_path_;
+  SystemClock clock_;
+  Loader loader_;
+  std::unique_ptr<DirectoryPluginResolver> resolver_;
+  Config config_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<Runner> runner_;
+
+  boost::asio::io_context io_;
+  boost::asio::system_timer timer_{io_};
+  boost::asio::signal_set signals_{io_};
+  boost::asio::steady_timer watchdog_{io_};
+  bool stopping_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace kiln
+
+#endif  // KILN_HOST_DAEMON_DAEMON_H_
