@@ -180,6 +180,28 @@ TEST_F(Kilnctl, RunRefusesBadInputWithOneLine) {
   }
 }
 
+TEST_F(Kilnctl, CalendarPrintsFireTimesWithOffsets) {
+  // Spring forward in New York: 02:30 does not exist on 2012-03-11 and runs
+  // at 03:30 EDT (RFC 5545), once.
+  CommandResult r = Run("calendar '30 2 * * *' --tz America/New_York --from 2012-03-10T00:00:00 --count 3");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "2012-03-10T02:30:00-05:00\n2012-03-11T03:30:00-04:00\n2012-03-12T02:30:00-04:00\n");
+  // Fall back: a periodic schedule fires in both passes of the repeated hour.
+  r = Run("calendar '30 * * * *' --tz America/New_York --from 2025-11-02T00:45:00-04:00 -n 3 --json");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out),
+            nlohmann::json({"2025-11-02T01:30:00-04:00", "2025-11-02T01:30:00-05:00", "2025-11-02T02:30:00-05:00"}));
+  r = Run("calendar '0 0 30 2 *'");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "kilnctl calendar: cron '0 0 30 2 *': never fires: day-of-month 30 never occurs in month 2\n");
+  r = Run("calendar @daily --tz Mars/Base");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "kilnctl calendar: --tz: unknown time zone 'Mars/Base'\n");
+  r = Run("calendar @daily --from yesterday");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err.rfind("kilnctl calendar: --from: ", 0), 0u) << r.err;
+}
+
 TEST_F(Kilnctl, UsageErrorsExitTwo) {
   CommandResult r = Run("");
   EXPECT_EQ(r.exit_code, 2);

@@ -22,6 +22,7 @@ struct Command {
 
 Command AddVerify(CLI::App& app);
 Command AddRun(CLI::App& app);
+Command AddCalendar(CLI::App& app);
 
 }  // namespace kiln::ctl
 

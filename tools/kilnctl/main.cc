@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   const std::vector<kiln::ctl::Command> commands = {
       kiln::ctl::AddVerify(app),
       kiln::ctl::AddRun(app),
+      kiln::ctl::AddCalendar(app),
   };
 
   try {

@@ -1,0 +1,24 @@
+#include "host/config/diagnostics.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace kiln {
+
+void Diagnostics::Add(int line, int column, std::string message) {
+  problems_.push_back(Problem{line, column, std::move(message)});
+}
+
+std::vector<std::string> Diagnostics::Lines() const {
+  std::vector<Problem> sorted = problems_;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Problem& a, const Problem& b) {
+    return a.line != b.line ? a.line < b.line : a.column < b.column;
+  });
+  std::vector<std::string> lines;
+  lines.reserve(sorted.size());
+  for (const Problem& p : sorted) lines.push_back(fmt::format("{}:{}:{}: {}", file_, p.line, p.column, p.message));
+  return lines;
+}
+
+}  // namespace kiln
