@@ -89,7 +89,7 @@ int Daemon::Run() {
 
   // Either every run ended, or the cancel grace passed with runs still
   // stuck in plugin code that ignores cancellation.
-  if (runner_->InFlight() > 0) {
+  if (!runner_->WaitIdle(std::chrono::steady_clock::now() + std::chrono::seconds(1))) {
     LogLine(spdlog::level::err, LogFields{},
             fmt::format("{} run(s) ignored cancellation; exiting without them (they will be marked abandoned)",
                         runner_->InFlight()));
@@ -189,7 +189,8 @@ void Daemon::Shutdown(int signal) {
   NotifyStopping();
   timer_.cancel();
   signals_.cancel();
-  const size_t in_flight = runner_->InFlight();
+  runner_->DropQueued();
+  const size_t in_flight = runner_->Active().size();
   LogInfo(fmt::format("{}: stopping; {} run(s) in flight", signal == SIGINT ? "SIGINT" : "SIGTERM", in_flight));
   if (in_flight == 0) {
     io_.stop();

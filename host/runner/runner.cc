@@ -45,15 +45,7 @@ void Runner::Configure(const Config& config) {
   pools_ = std::move(pools);
 }
 
-Status Runner::Start(const RunIntent& intent, Done done, int64_t* run_id) {
-  std::shared_ptr<InstancePool> pool;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = pools_.find(intent.processor);
-    if (it == pools_.end()) return Status::NotFound(fmt::format("unknown processor '{}'", intent.processor));
-    pool = it->second;
-  }
-  const ProcessorConfig& p = pool->config();
+RunRecord Runner::NewRecord(const ProcessorConfig& p, const RunIntent& intent) const {
   RunRecord rec;
   rec.processor = p.name;
   rec.plugin_name = p.loaded->name();
@@ -66,10 +58,50 @@ Status Runner::Start(const RunIntent& intent, Done done, int64_t* run_id) {
   rec.status = RunStatus::kRunning;
   rec.attempt = intent.attempt;
   rec.backfill_id = intent.backfill_id;
-  Status s = ledger_->BeginRun(&rec);
-  if (!s.ok()) return s;
-  if (run_id) *run_id = rec.id;
+  return rec;
+}
 
+Status Runner::Start(const RunIntent& intent, Done done) {
+  std::shared_ptr<InstancePool> pool;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pools_.find(intent.processor);
+    if (it == pools_.end()) return Status::NotFound(fmt::format("unknown processor '{}'", intent.processor));
+    pool = it->second;
+    ++pending_;
+  }
+  boost::asio::post(workers_, [this, pool = std::move(pool), intent, done = std::move(done)] {
+    RunRecord rec = Execute(pool, intent);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --pending_;
+    }
+    changed_.notify_all();
+    // After the count drops, so a caller that sees the report also sees
+    // the runner one run emptier.
+    if (done) done(intent, rec);
+  });
+  return Status::OK();
+}
+
+RunRecord Runner::Execute(const std::shared_ptr<InstancePool>& pool, const RunIntent& intent) {
+  const ProcessorConfig& p = pool->config();
+  RunRecord rec = NewRecord(p, intent);
+  if (drop_queued_.load()) {
+    // kilnd is stopping: never started, so never recorded (id 0).
+    rec.status = RunStatus::kCancelled;
+    rec.error = "dropped: kilnd stopped before a worker was free";
+    return rec;
+  }
+  Status s = ledger_->BeginRun(&rec);
+  if (!s.ok()) {
+    // Not on record, so not run: a run the ledger cannot see must not write.
+    LogLine(spdlog::level::err, LogFields{p.loaded->name(), p.name, "", rec.partition.value_or("")},
+            "cannot record the run, not starting it: " + s.message());
+    rec.status = RunStatus::kFailed;
+    rec.error = s.message();
+    return rec;
+  }
   auto flight = std::make_shared<Flight>();
   flight->run_id = rec.id;
   flight->intent = intent;
@@ -80,19 +112,11 @@ Status Runner::Start(const RunIntent& intent, Done done, int64_t* run_id) {
     flights_[rec.id] = flight;
   }
   changed_.notify_all();
-  boost::asio::post(workers_, [this, pool, flight, rec, done = std::move(done)]() mutable {
-    Execute(std::move(pool), std::move(flight), std::move(rec), std::move(done));
-  });
-  return Status::OK();
-}
 
-void Runner::Execute(std::shared_ptr<InstancePool> pool, std::shared_ptr<Flight> flight, RunRecord rec,
-                     Done done) {
-  const ProcessorConfig& p = pool->config();
   LogFields fields{p.loaded->name(), p.name, std::to_string(rec.id), rec.partition.value_or("")};
   std::vector<PhaseResult> opened;
   std::unique_ptr<Instance> instance;
-  Status s = pool->Acquire(&instance, &opened);
+  s = pool->Acquire(&instance, &opened);
   RecordPhases(opened, &rec);
   RunResult result;
   if (s.ok()) {
@@ -127,9 +151,10 @@ void Runner::Execute(std::shared_ptr<InstancePool> pool, std::shared_ptr<Flight>
     std::lock_guard<std::mutex> lock(mu_);
     flights_.erase(rec.id);
   }
-  changed_.notify_all();
-  if (done) done(flight->intent, rec);
+  return rec;
 }
+
+void Runner::DropQueued() { drop_queued_.store(true); }
 
 void Runner::Cancel(const std::string& processor) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -148,12 +173,12 @@ bool Runner::CancelRun(int64_t run_id) {
 
 bool Runner::WaitIdle(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock<std::mutex> lock(mu_);
-  return changed_.wait_until(lock, deadline, [this] { return flights_.empty(); });
+  return changed_.wait_until(lock, deadline, [this] { return pending_ == 0; });
 }
 
 size_t Runner::InFlight() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return flights_.size();
+  return pending_;
 }
 
 std::vector<ActiveRun> Runner::Active() const {

@@ -1,8 +1,10 @@
 // The runner: the one place runs are executed, for kilnd and for kilnctl.
 //
-// Start() records the run in the ledger, takes a warm instance of the
-// processor, runs the lifecycle on a worker thread through Instance::Run, and
-// records the outcome durably before reporting it. A watchdog thread enforces
+// Start() hands the run to a worker thread and returns at once: the caller is
+// kilnd's event loop, which must never wait for a disk. The worker records
+// the run in the ledger, takes a warm instance of the processor, runs the
+// lifecycle through Instance::Run, and records the outcome durably before
+// reporting it. A watchdog thread enforces
 // timeouts by raising the run's cancel flag; plugins see it through the
 // host's `cancelled` service. (In-process, a plugin that never looks cannot
 // be stopped: process isolation is the answer to that.)
@@ -52,10 +54,14 @@ class Runner {
   // (and plugin) they started with.
   void Configure(const Config& config);
 
-  // Starts `intent` on a worker. Fails only when the ledger refuses the run
-  // or the processor is unknown; a run that fails later is reported to
-  // `done` with status failed.
-  Status Start(const RunIntent& intent, Done done, int64_t* run_id = nullptr);
+  // Queues `intent` for a worker. Fails only for an unknown processor; every
+  // later failure (the ledger refusing the run included) reaches `done`.
+  Status Start(const RunIntent& intent, Done done);
+
+  // Runs still waiting for a worker will not start: they are reported as
+  // cancelled with id 0 and never recorded. For shutdown, which drains only
+  // the runs already running.
+  void DropQueued();
 
   // Raises the cancel flag of every in-flight run of `processor` (all
   // processors when empty), or of run `run_id`.
@@ -65,6 +71,7 @@ class Runner {
   // Blocks until no run is in flight or `deadline` passes; true if idle.
   bool WaitIdle(std::chrono::steady_clock::time_point deadline);
 
+  // Runs started and not yet reported, queued for a worker or running.
   size_t InFlight() const;
   std::vector<ActiveRun> Active() const;
 
@@ -79,7 +86,10 @@ class Runner {
     RunProgress progress;
   };
 
-  void Execute(std::shared_ptr<InstancePool> pool, std::shared_ptr<Flight> flight, RunRecord record, Done done);
+  // Runs one intent on the calling worker and returns its final record.
+  RunRecord Execute(const std::shared_ptr<InstancePool>& pool, const RunIntent& intent);
+  // The run's ledger record as it starts.
+  RunRecord NewRecord(const ProcessorConfig& p, const RunIntent& intent) const;
   void Watchdog();
 
   Ledger* const ledger_;
@@ -89,8 +99,10 @@ class Runner {
   mutable std::mutex mu_;
   std::condition_variable changed_;  // a flight ended, or a deadline was added
   std::map<std::string, std::shared_ptr<InstancePool>, std::less<>> pools_;
-  std::map<int64_t, std::shared_ptr<Flight>> flights_;
+  std::map<int64_t, std::shared_ptr<Flight>> flights_;  // running, by run id
+  size_t pending_ = 0;                                   // queued or running
   bool stopping_ = false;
+  std::atomic<bool> drop_queued_{false};
   std::thread watchdog_;
 };
 

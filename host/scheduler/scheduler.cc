@@ -49,13 +49,16 @@ void Scheduler::Configure(const Config& config, SysMillis now) {
     next.emplace(p.name, std::move(slot));
   }
   slots_ = std::move(next);
+  order_.clear();
+  for (const ProcessorConfig& p : config.processors) order_.push_back(p.name);
   auto gone = [&](const RunIntent& i) { return slots_.find(i.processor) == slots_.end(); };
   std::erase_if(waiting_, gone);
   std::erase_if(retries_, [&](const Retry& r) { return gone(r.intent); });
 }
 
 void Scheduler::Recover(SysMillis now, const std::vector<RunRecord>& abandoned, Actions* out) {
-  for (auto& [name, slot] : slots_) {
+  for (const std::string& name : order_) {
+    Slot& slot = slots_.at(name);
     if (!slot.config.enabled || !slot.fire_times.scheduled() || slot.config.catchup == Catchup::kNone) continue;
     int64_t last_ms = 0;
     if (!ledger_->LastScheduled(name, &last_ms).ok()) continue;  // never ran: nothing was missed
@@ -97,7 +100,8 @@ void Scheduler::Recover(SysMillis now, const std::vector<RunRecord>& abandoned, 
 }
 
 void Scheduler::Tick(SysMillis now, Actions* out) {
-  for (auto& [name, slot] : slots_) {
+  for (const std::string& name : order_) {
+    Slot& slot = slots_.at(name);
     if (!slot.next_fire || *slot.next_fire > now) continue;
     // The latest slot at or before now fires; earlier ones the loop slept
     // through are skipped (catch-up is for downtime, not for a late wakeup).

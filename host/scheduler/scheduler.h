@@ -109,6 +109,7 @@ class Scheduler {
   Ledger* ledger_;
   std::mt19937_64 rng_;
   std::map<std::string, Slot, std::less<>> slots_;
+  std::vector<std::string> order_;  // config order: upstream before downstream
   std::vector<Retry> retries_;
   std::vector<RunIntent> waiting_;  // for upstream successes
 };
