@@ -38,7 +38,7 @@ int32_t AbiTrigger(Trigger t) {
 Scheduler::Scheduler(Ledger* ledger, uint64_t seed) : ledger_(ledger), rng_(seed) {}
 
 void Scheduler::Configure(const Config& config, SysMillis now) {
-  std::map<std::string, Slot, std::less<>> next;
+  std::unordered_map<std::string, Slot> next;
   for (const ProcessorConfig& p : config.processors) {
     Slot slot{p, FireTimes(p), std::nullopt, 0, {}};
     if (auto old = slots_.find(p.name); old != slots_.end()) {
@@ -50,15 +50,21 @@ void Scheduler::Configure(const Config& config, SysMillis now) {
   }
   slots_ = std::move(next);
   order_.clear();
-  for (const ProcessorConfig& p : config.processors) order_.push_back(p.name);
+  fires_ = {};
+  for (const ProcessorConfig& p : config.processors) {
+    Slot* slot = &slots_.at(p.name);
+    if (slot->next_fire) fires_.emplace(*slot->next_fire, order_.size());
+    order_.push_back(slot);
+  }
   auto gone = [&](const RunIntent& i) { return slots_.find(i.processor) == slots_.end(); };
   std::erase_if(waiting_, gone);
   std::erase_if(retries_, [&](const Retry& r) { return gone(r.intent); });
 }
 
 void Scheduler::Recover(SysMillis now, const std::vector<RunRecord>& abandoned, Actions* out) {
-  for (const std::string& name : order_) {
-    Slot& slot = slots_.at(name);
+  for (Slot* s : order_) {
+    Slot& slot = *s;
+    const std::string& name = slot.config.name;
     if (!slot.config.enabled || !slot.fire_times.scheduled() || slot.config.catchup == Catchup::kNone) continue;
     int64_t last_ms = 0;
     if (!ledger_->LastScheduled(name, &last_ms).ok()) continue;  // never ran: nothing was missed
@@ -78,7 +84,7 @@ void Scheduler::Recover(SysMillis now, const std::vector<RunRecord>& abandoned, 
       if (slot.config.partitioned) i.partition = slot.fire_times.PartitionFor(when);
       out->log.push_back(fmt::format("catch-up: '{}' missed its slot at {} while kilnd was down", name,
                                      ToUnixMillis(when)));
-      Admit(std::move(i), false, now, out);
+      Admit(std::move(i), false, out);
     }
   }
   for (const RunRecord& r : abandoned) {
@@ -95,14 +101,20 @@ void Scheduler::Recover(SysMillis now, const std::vector<RunRecord>& abandoned, 
     i.attempt = r.attempt + 1;
     i.backfill_id = r.backfill_id;
     out->log.push_back(fmt::format("retrying run {} of '{}', abandoned when kilnd stopped", r.id, r.processor));
-    Admit(std::move(i), false, now, out);
+    Admit(std::move(i), false, out);
   }
 }
 
 void Scheduler::Tick(SysMillis now, Actions* out) {
-  for (const std::string& name : order_) {
-    Slot& slot = slots_.at(name);
-    if (!slot.next_fire || *slot.next_fire > now) continue;
+  std::vector<size_t> due;
+  while (!fires_.empty() && fires_.top().first <= now) {
+    due.push_back(fires_.top().second);
+    fires_.pop();
+  }
+  std::sort(due.begin(), due.end());  // config order among those due
+  for (size_t index : due) {
+    Slot& slot = *order_[index];
+    const std::string& name = slot.config.name;
     // The latest slot at or before now fires; earlier ones the loop slept
     // through are skipped (catch-up is for downtime, not for a late wakeup).
     SysMillis fire = *slot.next_fire;
@@ -113,26 +125,27 @@ void Scheduler::Tick(SysMillis now, Actions* out) {
     }
     if (skipped > 0) out->log.push_back(fmt::format("'{}': woke late, skipped {} slot(s)", name, skipped));
     slot.next_fire = slot.fire_times.Next(now);
+    if (slot.next_fire) fires_.emplace(*slot.next_fire, index);
     RunIntent i;
     i.processor = name;
     i.trigger = Trigger::kSchedule;
     i.scheduled = fire;
     if (slot.config.partitioned) i.partition = slot.fire_times.PartitionFor(fire);
-    Admit(std::move(i), true, now, out);
+    Admit(slot, std::move(i), true, out);
   }
-  std::vector<Retry> due;
+  std::vector<Retry> due_retries;
   for (auto it = retries_.begin(); it != retries_.end();) {
     if (it->due <= now) {
-      due.push_back(std::move(*it));
+      due_retries.push_back(std::move(*it));
       it = retries_.erase(it);
     } else {
       ++it;
     }
   }
-  for (Retry& r : due) Admit(std::move(r.intent), false, now, out);
+  for (Retry& r : due_retries) Admit(std::move(r.intent), false, out);
 }
 
-Status Scheduler::Submit(const RunIntent& intent, SysMillis now, Actions* out) {
+Status Scheduler::Submit(const RunIntent& intent, Actions* out) {
   auto it = slots_.find(intent.processor);
   if (it == slots_.end()) return Status::NotFound(fmt::format("unknown processor '{}'", intent.processor));
   const ProcessorConfig& p = it->second.config;
@@ -144,7 +157,7 @@ Status Scheduler::Submit(const RunIntent& intent, SysMillis now, Actions* out) {
     return Status::InvalidArgument(
         fmt::format("processor '{}' is not partitioned by date: it takes no date", intent.processor));
   }
-  Admit(intent, false, now, out);
+  Admit(it->second, intent, false, out);
   return Status::OK();
 }
 
@@ -158,11 +171,13 @@ std::vector<std::string> Scheduler::MissingUpstreams(const Slot& slot, const Day
   return missing;
 }
 
-void Scheduler::Admit(RunIntent intent, bool from_schedule, SysMillis now, Actions* out) {
-  (void)now;
+void Scheduler::Admit(RunIntent intent, bool from_schedule, Actions* out) {
   auto it = slots_.find(intent.processor);
   if (it == slots_.end()) return;
-  Slot& slot = it->second;
+  Admit(it->second, std::move(intent), from_schedule, out);
+}
+
+void Scheduler::Admit(Slot& slot, RunIntent intent, bool from_schedule, Actions* out) {
   if (intent.partition && !slot.config.depends_on.empty()) {
     std::vector<std::string> missing = MissingUpstreams(slot, *intent.partition);
     if (!missing.empty()) {
@@ -234,7 +249,7 @@ void Scheduler::Finished(const RunIntent& intent, RunStatus status, SysMillis no
       else still_waiting.push_back(std::move(w));
     }
     waiting_ = std::move(still_waiting);
-    for (RunIntent& r : released) Admit(std::move(r), false, now, out);  // may wait on another upstream
+    for (RunIntent& r : released) Admit(std::move(r), false, out);  // may wait on another upstream
   }
 }
 
@@ -249,9 +264,7 @@ std::chrono::milliseconds Scheduler::Backoff(const Slot& slot, int attempt) {
 
 std::optional<SysMillis> Scheduler::NextWakeup() const {
   std::optional<SysMillis> next;
-  for (const auto& [name, slot] : slots_) {
-    if (slot.next_fire && (!next || *slot.next_fire < *next)) next = slot.next_fire;
-  }
+  if (!fires_.empty()) next = fires_.top().first;
   for (const Retry& r : retries_) {
     if (!next || r.due < *next) next = r.due;
   }

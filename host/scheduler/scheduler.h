@@ -21,6 +21,8 @@
 
 #include <deque>
 #include <map>
+#include <queue>
+#include <unordered_map>
 #include <optional>
 #include <random>
 #include <set>
@@ -72,7 +74,7 @@ class Scheduler {
 
   // Asks for a run now (manual trigger, backfill partitions). Refused when
   // the processor is unknown or the partition does not fit its plugin.
-  Status Submit(const RunIntent& intent, SysMillis now, Actions* out);
+  Status Submit(const RunIntent& intent, Actions* out);
 
   // A run the event loop started has ended with `status`.
   void Finished(const RunIntent& intent, RunStatus status, SysMillis now, Actions* out);
@@ -99,7 +101,8 @@ class Scheduler {
   };
 
   // Applies dependencies, then concurrency, to a run that is due now.
-  void Admit(RunIntent intent, bool from_schedule, SysMillis now, Actions* out);
+  void Admit(RunIntent intent, bool from_schedule, Actions* out);
+  void Admit(Slot& slot, RunIntent intent, bool from_schedule, Actions* out);
   // Starts the run: counts it in flight.
   void Start(Slot& slot, RunIntent intent, Actions* out);
   // The upstream processors of `slot` that have not succeeded for `day`.
@@ -108,8 +111,15 @@ class Scheduler {
 
   Ledger* ledger_;
   std::mt19937_64 rng_;
-  std::map<std::string, Slot, std::less<>> slots_;
-  std::vector<std::string> order_;  // config order: upstream before downstream
+  // Processors by name; order_ points at them in config order (upstream
+  // before downstream). Unordered-map nodes never move, so the pointers hold
+  // until the next Configure.
+  std::unordered_map<std::string, Slot> slots_;
+  std::vector<Slot*> order_;
+  // Next fire times as (time, index into order_), earliest on top: a tick
+  // touches only the processors that are due, not all of them.
+  using FireEntry = std::pair<SysMillis, size_t>;
+  std::priority_queue<FireEntry, std::vector<FireEntry>, std::greater<FireEntry>> fires_;
   std::vector<Retry> retries_;
   std::vector<RunIntent> waiting_;  // for upstream successes
 };

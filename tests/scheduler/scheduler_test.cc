@@ -130,7 +130,7 @@ TEST_F(SchedulerTest, ForbidSkipsASlotButQueuesAManualRun) {
   manual.processor = "p";
   manual.trigger = Trigger::kManual;
   Actions c;
-  ASSERT_TRUE(s.Submit(manual, At("2025-01-20T10:02:10Z"), &c).ok());
+  ASSERT_TRUE(s.Submit(manual, &c).ok());
   EXPECT_TRUE(c.start.empty());
   Actions d;
   s.Finished(first, RunStatus::kSucceeded, At("2025-01-20T10:02:20Z"), &d);
@@ -177,7 +177,7 @@ TEST_F(SchedulerTest, ADownstreamRunWaitsForItsUpstreamForTheSameDate) {
   f.trigger = Trigger::kManual;
   f.partition = D("2025-01-20");
   Actions a;
-  ASSERT_TRUE(s.Submit(f, At("2025-01-21T00:00:00Z"), &a).ok());
+  ASSERT_TRUE(s.Submit(f, &a).ok());
   EXPECT_TRUE(a.start.empty());
   EXPECT_EQ(a.log, std::vector<std::string>{"manual run of 'features' for 2025-01-20 waits for cache to succeed for 2025-01-20"});
   EXPECT_EQ(s.Waiting(), 1u);
@@ -207,7 +207,7 @@ TEST_F(SchedulerTest, ADownstreamRunWaitsForItsUpstreamForTheSameDate) {
 
   // Now that the upstream has succeeded, a new request starts at once.
   Actions e;
-  ASSERT_TRUE(s.Submit(f, At("2025-01-21T00:04:00Z"), &e).ok());
+  ASSERT_TRUE(s.Submit(f, &e).ok());
   EXPECT_EQ(e.start.size(), 0u);  // forbid: the released run is still in flight
   s.Finished(d.start[0], RunStatus::kSucceeded, At("2025-01-21T00:05:00Z"), &e);
   EXPECT_EQ(e.start.size(), 1u);
@@ -224,7 +224,7 @@ TEST_F(SchedulerTest, RetriesBackOffExponentiallyWithJitterThenStop) {
   i.processor = "p";
   i.trigger = Trigger::kManual;
   Actions a;
-  ASSERT_TRUE(s.Submit(i, t0, &a).ok());
+  ASSERT_TRUE(s.Submit(i, &a).ok());
   RunIntent run = a.start.at(0);
   SysMillis now = t0;
   for (int attempt = 1; attempt <= 3; ++attempt) {
@@ -318,13 +318,13 @@ TEST_F(SchedulerTest, SubmitRefusesWhatCannotRun) {
   Actions a;
   RunIntent i;
   i.processor = "nope";
-  EXPECT_EQ(s.Submit(i, At("2025-01-20T10:00:00Z"), &a).message(), "unknown processor 'nope'");
+  EXPECT_EQ(s.Submit(i, &a).message(), "unknown processor 'nope'");
   i.processor = "daily";
-  EXPECT_EQ(s.Submit(i, At("2025-01-20T10:00:00Z"), &a).message(),
+  EXPECT_EQ(s.Submit(i, &a).message(),
             "processor 'daily' is partitioned by date: a date is required");
   i.processor = "plain";
   i.partition = D("2025-01-20");
-  EXPECT_EQ(s.Submit(i, At("2025-01-20T10:00:00Z"), &a).message(),
+  EXPECT_EQ(s.Submit(i, &a).message(),
             "processor 'plain' is not partitioned by date: it takes no date");
   EXPECT_TRUE(a.start.empty());
 }
