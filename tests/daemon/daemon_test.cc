@@ -2,8 +2,10 @@
 // checked through its exit codes, its log and its ledger.
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "host/ledger/ledger.h"
 #include "tests/support/daemon_process.h"
@@ -180,6 +182,34 @@ TEST_F(Kilnd, TimeoutCancelsTheRunAndRecordsItTimedOut) {
   EXPECT_LT(*r.end_ms - r.start_ms, 2000);
   d->Signal(SIGTERM);
   EXPECT_EQ(d->Wait(10s), 0);
+}
+
+TEST_F(Kilnd, JsonLogsAreOneObjectPerLine) {
+  const std::string path = dir_ + "/kiln.toml";
+  std::ofstream(path) << "[daemon]\nplugin_dirs = [\"" KILN_TEST_PLUGIN_DIR "\"]\nstate_dir = \"state\"\n"
+                         "log_format = \"json\"\n\n"
+                         "[[processor]]\nname = \"tick\"\nplugin = \"sleeper\"\nevery = \"1s\"\n"
+                         "options = { fail_on = \"2000-01-01\" }\n";
+  auto d = Start();
+  ASSERT_TRUE(WaitFor([&] { return Count(RunStatus::kSucceeded) >= 1; }, 10s)) << d->Log();
+  d->Signal(SIGTERM);
+  ASSERT_EQ(d->Wait(10s), 0);
+  std::istringstream lines(d->Log());
+  std::string line;
+  size_t with_run = 0, total = 0;
+  while (std::getline(lines, line)) {
+    ++total;
+    auto j = nlohmann::json::parse(line);  // throws, failing the test, on anything else
+    EXPECT_TRUE(j.contains("time") && j.contains("level") && j.contains("msg")) << line;
+    if (j.contains("run")) {
+      ++with_run;
+      EXPECT_EQ(j["processor"], "tick");
+      EXPECT_EQ(j["plugin"], "sleeper");
+      EXPECT_TRUE(j.contains("partition"));
+    }
+  }
+  EXPECT_GE(total, 3u);
+  EXPECT_GE(with_run, 1u);
 }
 
 TEST_F(Kilnd, AStateDirThatIsAFileIsOneClearError) {
