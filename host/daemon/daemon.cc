@@ -61,8 +61,17 @@ Status Daemon::Open(std::vector<std::string>* errors) {
   }
   scheduler_ = std::make_unique<Scheduler>(ledger_.get());
   runner_ = std::make_unique<Runner>(ledger_.get(), &clock_, config_.daemon.workers);
+  backfills_ = std::make_unique<BackfillManager>(ledger_.get(), config_.daemon.workers);
   scheduler_->Configure(config_, clock_.Now());
   runner_->Configure(config_);
+  backfills_->Configure(config_, config_.daemon.workers);
+  control_ = std::make_unique<ControlServer>(io_, config_.daemon.control_socket, std::set<uid_t>{geteuid(), 0},
+                                             [this](const ControlRequest& r) { return HandleControl(r); });
+  s = control_->Start();
+  if (!s.ok()) {
+    errors->push_back(s.message());
+    return s;
+  }
   return Status::OK();
 }
 
@@ -76,11 +85,15 @@ int Daemon::Run() {
   for (const RunRecord& r : abandoned) {
     LogWarn(fmt::format("run {} of '{}' was in flight when kilnd stopped: marked abandoned", r.id, r.processor));
   }
+  started_at_ = clock_.Now();
   Actions actions;
   scheduler_->Recover(clock_.Now(), abandoned, &actions);
+  s = backfills_->Resume(clock_.Now(), &actions.log);
+  if (!s.ok()) LogLine(spdlog::level::err, LogFields{}, "cannot resume backfills: " + s.message());
   LogInfo(fmt::format("kilnd started: config {}, {} processor(s), {} worker(s), state in {}", config_path_,
                       config_.processors.size(), config_.daemon.workers, config_.daemon.state_dir));
   Apply(std::move(actions));
+  PumpBackfills();
   ArmTimer();
   WaitForSignal();
   ArmWatchdog();
@@ -146,8 +159,26 @@ void Daemon::OnRunDone(const RunIntent& intent, const RunRecord& record) {
   }
   Actions actions;
   scheduler_->Finished(intent, record.status, clock_.Now(), &actions);
+  if (intent.backfill_id) backfills_->Finished(intent, record.status, clock_.Now(), &actions.log);
   Apply(std::move(actions));
+  PumpBackfills();
   ArmTimer();
+}
+
+void Daemon::PumpBackfills() {
+  std::vector<RunIntent> ready;
+  backfills_->Pump(&ready);
+  for (const RunIntent& intent : ready) {
+    Actions actions;
+    Status s = scheduler_->Submit(intent, &actions);
+    if (!s.ok()) {
+      // The processor went away in a reload: the pair fails, the backfill
+      // moves on.
+      LogLine(spdlog::level::warn, LogFields{"", intent.processor, "", ""}, "backfill run not started: " + s.message());
+      backfills_->Finished(intent, RunStatus::kFailed, clock_.Now(), &actions.log);
+    }
+    Apply(std::move(actions));
+  }
 }
 
 void Daemon::WaitForSignal() {
@@ -166,27 +197,34 @@ void Daemon::WaitForSignal() {
 }
 
 void Daemon::Reload() {
-  NotifyReloading();
   LogInfo("SIGHUP: reloading " + config_path_);
-  Config next;
   std::vector<std::string> errors;
-  Status s = LoadConfig(config_path_, *resolver_, &next, &errors);
+  ReloadConfig(&errors);
+}
+
+Status Daemon::ReloadConfig(std::vector<std::string>* errors) {
+  NotifyReloading();
+  Config next;
+  Status s = LoadConfig(config_path_, *resolver_, &next, errors);
   if (!s.ok()) {
-    for (const std::string& e : errors) LogLine(spdlog::level::err, LogFields{}, e);
-    LogWarn(fmt::format("reload failed with {} error(s): keeping the running config", errors.size()));
+    for (const std::string& e : *errors) LogLine(spdlog::level::err, LogFields{}, e);
+    LogWarn(fmt::format("reload failed with {} error(s): keeping the running config", errors->size()));
   } else {
     config_ = std::move(next);
     scheduler_->Configure(config_, clock_.Now());
     runner_->Configure(config_);
+    backfills_->Configure(config_, config_.daemon.workers);
     LogInfo(fmt::format("reloaded: {} processor(s)", config_.processors.size()));
     ArmTimer();
   }
   NotifyReady(fmt::format("{} processors", config_.processors.size()));
+  return s;
 }
 
 void Daemon::Shutdown(int signal) {
   stopping_ = true;
   NotifyStopping();
+  control_->Stop();
   timer_.cancel();
   signals_.cancel();
   runner_->DropQueued();

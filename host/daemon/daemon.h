@@ -17,7 +17,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_timer.hpp>
 
+#include "host/backfill/backfill_manager.h"
 #include "host/config/config.h"
+#include "host/control/control_server.h"
 #include "host/ledger/ledger.h"
 #include "host/loader/loader.h"
 #include "host/runner/runner.h"
@@ -48,6 +50,25 @@ class Daemon {
   void Reload();
   void Shutdown(int signal);
   void ArmWatchdog();
+  // Starts the runs backfills have ready.
+  void PumpBackfills();
+  // Reloads the config; errors (one per line) in *errors on failure.
+  Status ReloadConfig(std::vector<std::string>* errors);
+
+  // The control socket's requests (daemon_control.cc), on the loop thread.
+  ControlReply HandleControl(const ControlRequest& request);
+  ControlReply StatusRequest(const nlohmann::json& params);
+  ControlReply Plugins(const nlohmann::json& params);
+  ControlReply Runs(const nlohmann::json& params);
+  ControlReply Show(const nlohmann::json& params);
+  ControlReply Trigger(const nlohmann::json& params);
+  ControlReply Cancel(const nlohmann::json& params);
+  ControlReply ReloadRequest(const nlohmann::json& params);
+  ControlReply Logs(const nlohmann::json& params);
+  ControlReply BackfillStart(const nlohmann::json& params);
+  ControlReply BackfillStatus(const nlohmann::json& params);
+  ControlReply BackfillList(const nlohmann::json& params);
+  ControlReply BackfillCancel(const nlohmann::json& params);
 
   const std::string config_path_;
   SystemClock clock_;
@@ -57,6 +78,9 @@ class Daemon {
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<Runner> runner_;
+  std::unique_ptr<BackfillManager> backfills_;
+  std::unique_ptr<ControlServer> control_;
+  SysMillis started_at_;
 
   boost::asio::io_context io_;
   boost::asio::system_timer timer_{io_};

@@ -3,6 +3,7 @@
 #include <exception>
 #include <utility>
 
+#include "host/ledger/backfills_table.h"
 #include "host/ledger/runs_table.h"
 #include "host/ledger/schema.h"
 
@@ -236,6 +237,192 @@ Status Ledger::CheckIntegrity() {
     if (!s.ok()) return s;
     if (result != "ok") return Status::Corruption("ledger " + path_ + ": integrity check failed: " + result);
     return Status::OK();
+  });
+}
+
+Status Ledger::CreateBackfill(BackfillRecord* rec) {
+  return Guarded(path_, [&] {
+    Status s = ValidateBackfill(write_db_, *rec);
+    if (!s.ok()) return s;
+    WriteOp op;
+    op.kind = WriteOp::Kind::kCreateBackfill;
+    op.backfill = rec;
+    s = writer_->Submit(&op);
+    if (s.ok()) rec->id = op.id;
+    return s;
+  });
+}
+
+Status Ledger::FinishBackfill(int64_t id, BackfillState state, int64_t finished_ms) {
+  return Guarded(path_, [&] {
+    if (state == BackfillState::kRunning) {
+      return Status::InvalidArgument("ledger " + path_ + ": backfill " + std::to_string(id) +
+                                     " cannot finish with state running");
+    }
+    WriteOp op;
+    op.kind = WriteOp::Kind::kFinishBackfill;
+    op.id = id;
+    op.backfill_state = state;
+    op.time_ms = finished_ms;
+    return writer_->Submit(&op);
+  });
+}
+
+Status Ledger::GetBackfill(int64_t id, BackfillRecord* out) {
+  return Guarded(path_, [&] {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    if (closed_) return Closed();
+    Stmt st;
+    Status s = st.Prepare(&read_db_, std::string("SELECT ") + kBackfillColumns + " FROM backfills WHERE id = ?1");
+    if (!s.ok()) return s;
+    st.BindInt64(1, id);
+    bool row = false;
+    s = st.Step(&row);
+    if (s.ok() && row) return ReadBackfill(read_db_, st, out);
+    if (!s.ok()) return s;
+    return Status::NotFound("ledger " + path_ + ": backfill " + std::to_string(id) + " not found");
+  });
+}
+
+Status Ledger::ListBackfills(std::optional<BackfillState> state, size_t limit, std::vector<BackfillRecord>* out) {
+  return Guarded(path_, [&] {
+    std::string sql = std::string("SELECT ") + kBackfillColumns + " FROM backfills WHERE 1";
+    if (state) sql += " AND state = ?1";
+    sql += " ORDER BY created_ms DESC, id DESC";
+    if (limit != 0) sql += " LIMIT ?2";
+
+    std::lock_guard<std::mutex> lock(read_mu_);
+    if (closed_) return Closed();
+    Stmt st;
+    Status s = st.Prepare(&read_db_, sql);
+    if (!s.ok()) return s;
+    if (state) st.BindText(1, BackfillStateName(*state));
+    if (limit != 0) st.BindInt64(2, static_cast<int64_t>(limit));
+
+    std::vector<BackfillRecord> backfills;
+    bool row = false;
+    while ((s = st.Step(&row)).ok() && row) {
+      backfills.emplace_back();
+      s = ReadBackfill(read_db_, st, &backfills.back());
+      if (!s.ok()) break;
+    }
+    if (s.ok()) *out = std::move(backfills);
+    return s;
+  });
+}
+
+Status Ledger::ReadOutcomes(Stmt* st, std::vector<PartitionOutcome>* out) {
+  std::vector<PartitionOutcome> outcomes;
+  Status s;
+  bool row = false;
+  while ((s = st->Step(&row)).ok() && row) {
+    PartitionOutcome o;
+    o.processor = st->Text(0);
+    o.partition = st->Text(1);
+    o.run_id = st->Int64(3);
+    std::string status = st->Text(2);
+    if (!ParseRunStatus(status, &o.status)) {
+      return Status::Corruption("ledger " + path_ + ": run " + std::to_string(o.run_id) + " has unknown status \"" +
+                                status + "\"");
+    }
+    outcomes.push_back(std::move(o));
+  }
+  if (s.ok()) *out = std::move(outcomes);
+  return s;
+}
+
+Status Ledger::BackfillOutcomes(int64_t id, std::vector<PartitionOutcome>* out) {
+  return Guarded(path_, [&] {
+    // With max() SQLite takes the bare columns (status) from the row that
+    // holds the maximum: the latest run of each group. runs_by_backfill
+    // serves both the WHERE and the GROUP BY.
+    std::lock_guard<std::mutex> lock(read_mu_);
+    if (closed_) return Closed();
+    Stmt st;
+    Status s = st.Prepare(&read_db_,
+                          "SELECT processor, partition, status, max(id) FROM runs"
+                          " WHERE backfill_id = ?1 GROUP BY processor, partition"
+                          " ORDER BY processor, partition");
+    if (!s.ok()) return s;
+    st.BindInt64(1, id);
+    return ReadOutcomes(&st, out);
+  });
+}
+
+Status Ledger::LatestFinished(std::string_view processor, const std::string& start_date,
+                              const std::string& end_date, std::vector<PartitionOutcome>* out) {
+  return Guarded(path_, [&] {
+    const std::string prefix = "ledger " + path_ + ": ";
+    if (!LooksLikePartition(start_date)) {
+      return Status::InvalidArgument(prefix + "start date \"" + start_date + "\" is not a YYYY-MM-DD date");
+    }
+    if (!LooksLikePartition(end_date)) {
+      return Status::InvalidArgument(prefix + "end date \"" + end_date + "\" is not a YYYY-MM-DD date");
+    }
+    if (start_date > end_date) {
+      return Status::InvalidArgument(prefix + "start date " + start_date + " is after end date " + end_date);
+    }
+    // YYYY-MM-DD sorts as text in date order, so BETWEEN is a date range;
+    // runs_by_partition (processor, partition, status) covers the search.
+    std::lock_guard<std::mutex> lock(read_mu_);
+    if (closed_) return Closed();
+    Stmt st;
+    Status s = st.Prepare(&read_db_,
+                          "SELECT processor, partition, status, max(id) FROM runs"
+                          " WHERE processor = ?1 AND partition BETWEEN ?2 AND ?3"
+                          " AND status IN ('succeeded', 'failed', 'timed_out', 'cancelled', 'abandoned')"
+                          " GROUP BY partition ORDER BY partition");
+    if (!s.ok()) return s;
+    st.BindText(1, processor);
+    st.BindText(2, start_date);
+    st.BindText(3, end_date);
+    return ReadOutcomes(&st, out);
+  });
+}
+
+Status Ledger::AppendRunLog(int64_t run_id, const std::vector<LogLineRecord>& lines) {
+  return Guarded(path_, [&] {
+    Status s = ValidateRunLog(write_db_, run_id, lines);
+    if (!s.ok() || lines.empty()) return s;
+    // Capped here, before the writer thread sees it: a runaway plugin costs
+    // the ledger at most kMaxRunLogLines rows.
+    std::vector<LogLineRecord> capped;
+    const std::vector<LogLineRecord>* stored = &lines;
+    if (lines.size() > kMaxRunLogLines) {
+      capped = CapRunLog(lines);
+      stored = &capped;
+    }
+    WriteOp op;
+    op.kind = WriteOp::Kind::kAppendLog;
+    op.id = run_id;
+    op.lines = stored;
+    return writer_->Submit(&op);
+  });
+}
+
+Status Ledger::GetRunLog(int64_t run_id, int64_t after_seq, std::vector<LogLineRecord>* out) {
+  return Guarded(path_, [&] {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    if (closed_) return Closed();
+    Stmt st;
+    Status s = st.Prepare(&read_db_,
+                          "SELECT seq, ts_ms, level, message FROM run_log"
+                          " WHERE run_id = ?1 AND seq > ?2 ORDER BY seq");
+    if (!s.ok()) return s;
+    st.BindInt64(1, run_id);
+    st.BindInt64(2, after_seq);
+    std::vector<LogLineRecord> lines;
+    bool row = false;
+    while ((s = st.Step(&row)).ok() && row) {
+      LogLineRecord line;
+      line.seq = st.Int64(0);
+      line.ts_ms = st.Int64(1);
+      line.level = st.Text(2);
+      line.message = st.Text(3);
+      lines.push_back(std::move(line));
+    }
+    if (s.ok()) *out = std::move(lines);
+    return s;
   });
 }
 

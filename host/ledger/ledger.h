@@ -9,6 +9,12 @@
 //   ... run the plugin ...
 //   run.status = RunStatus::kSucceeded; run.end_ms = NowMs();
 //   s = ledger->FinishRun(run);                   // on disk when this returns
+//   s = ledger->AppendRunLog(run.id, lines);      // what the plugin logged
+//
+// A backfill is one row too (CreateBackfill ... FinishBackfill); its runs
+// carry its id in RunRecord::backfill_id, and BackfillOutcomes and
+// LatestFinished tell a resumed or new backfill which partitions still need
+// a run.
 //
 // Every write returns only once it is committed with synchronous=FULL, so a
 // run the daemon reports as finished survives a crash or power loss. Writes
@@ -30,6 +36,7 @@
 #include <vector>
 
 #include "host/base/status.h"
+#include "host/ledger/backfill_record.h"
 #include "host/ledger/db.h"
 #include "host/ledger/run_record.h"
 #include "host/ledger/writer.h"
@@ -100,6 +107,47 @@ class Ledger {
   // PRAGMA integrity_check: OK, or Corruption with SQLite's first complaint.
   Status CheckIntegrity();
 
+  // Backfills. Inserts a backfill, usually running (finished_ms unset), and
+  // sets rec->id. InvalidArgument for a record the ledger cannot store: see
+  // BackfillRecord for the rules (processors start with processor, dates
+  // YYYY-MM-DD with start <= end, parallel >= 1, finished_ms set exactly
+  // when the state is not running).
+  Status CreateBackfill(BackfillRecord* rec);
+  // A running backfill ends in `state`, which must not be running. NotFound
+  // "ledger PATH: backfill 7 not found" for an unknown id; InvalidArgument
+  // "ledger PATH: backfill 7 is succeeded, not running" if it has already
+  // finished.
+  Status FinishBackfill(int64_t id, BackfillState state, int64_t finished_ms);
+  // "ledger PATH: backfill 7 not found" (NotFound) for an unknown id.
+  Status GetBackfill(int64_t id, BackfillRecord* out);
+  // Backfills in `state` (all if unset), newest (by created_ms, then id)
+  // first; at most `limit` of them, 0 meaning all.
+  Status ListBackfills(std::optional<BackfillState> state, size_t limit, std::vector<BackfillRecord>* out);
+  // For each (processor, partition) with at least one run in backfill `id`:
+  // the status of its latest run (highest id), ordered by processor, then
+  // partition. Empty, not NotFound, for a backfill with no runs.
+  Status BackfillOutcomes(int64_t id, std::vector<PartitionOutcome>* out);
+  // For `processor` and each date in [start_date, end_date] that has a
+  // finished run (succeeded, failed, timed_out, cancelled or abandoned;
+  // queued and running runs are ignored), of any trigger: the status of the
+  // latest (highest id) such run, ordered by date. What reprocess none and
+  // failed decide from. InvalidArgument for dates that are not YYYY-MM-DD or
+  // a start after the end.
+  Status LatestFinished(std::string_view processor, const std::string& start_date,
+                        const std::string& end_date, std::vector<PartitionOutcome>* out);
+
+  // Run logs. Stores the lines run `run_id` logged, once, at its end, in one
+  // transaction. Seqs must increase from 1 or more (1..n, as the runner
+  // numbers them) and levels be debug, info, warn or error. Of more than
+  // kMaxRunLogLines lines only the first kMaxRunLogLines - 1 are stored, then
+  // one warn line "(N more lines dropped)". NotFound for an unknown run;
+  // InvalidArgument "ledger PATH: run 7 already has a log" on a second call.
+  // No lines: nothing to store, OK.
+  Status AppendRunLog(int64_t run_id, const std::vector<LogLineRecord>& lines);
+  // The stored lines of run `run_id` with seq > after_seq, by seq. Empty for
+  // a run without a log (or no such run).
+  Status GetRunLog(int64_t run_id, int64_t after_seq, std::vector<LogLineRecord>* out);
+
   // Writes and transactions so far: with group commit, transactions < writes
   // under concurrent load.
   WriteStats write_stats() const { return writer_ ? writer_->stats() : WriteStats(); }
@@ -110,6 +158,8 @@ class Ledger {
   Ledger(std::string path, const LedgerOptions& options);
   Status OpenFiles();
   Status Closed() const;
+  // Reads (processor, partition, status, run id) rows into *out; read_mu_ held.
+  Status ReadOutcomes(Stmt* st, std::vector<PartitionOutcome>* out);
 
   const std::string path_;
   const LedgerOptions options_;

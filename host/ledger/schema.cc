@@ -51,8 +51,54 @@ CREATE INDEX runs_by_partition ON runs (processor, partition, status);
 CREATE INDEX runs_in_flight ON runs (status) WHERE status IN ('queued', 'running');
 )sql";
 
+// Version 2: backfills and the lines each run logged.
+//
+// backfills.processors is the processor and, with cascade, its transitive
+// dependents, upstream first, joined by commas (names never contain one):
+// a backfill is read whole, never searched by member. The CHECK on
+// finished_ms keeps "finished" and "has an end time" from disagreeing.
+// runs.backfill_id stays a plain column: SQLite cannot add a foreign key to
+// an existing table, and v1 ledgers may hold ids with no backfills row.
+//
+// run_log has no foreign key to runs either (the ledger checks the run
+// exists when it appends), so pruning old runs needs no pragma to be set;
+// WITHOUT ROWID stores the lines clustered by (run_id, seq), which is the
+// only order they are ever read in.
+constexpr const char kSchemaV2[] = R"sql(
+CREATE TABLE backfills (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  processor   TEXT    NOT NULL,
+  processors  TEXT    NOT NULL,
+  start_date  TEXT    NOT NULL CHECK (start_date GLOB
+                '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]'),
+  end_date    TEXT    NOT NULL CHECK (end_date GLOB
+                '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]'),
+  parallel    INTEGER NOT NULL CHECK (parallel >= 1),
+  cascade     INTEGER NOT NULL CHECK (cascade IN (0, 1)),
+  reprocess   TEXT    NOT NULL CHECK (reprocess IN ('none', 'failed', 'all')),
+  state       TEXT    NOT NULL CHECK (state IN ('running', 'succeeded', 'failed', 'cancelled')),
+  created_ms  INTEGER NOT NULL,
+  finished_ms INTEGER,
+  CHECK (start_date <= end_date),
+  CHECK ((state = 'running') = (finished_ms IS NULL))
+);
+CREATE TABLE run_log (
+  run_id   INTEGER NOT NULL,
+  seq      INTEGER NOT NULL CHECK (seq >= 1),
+  ts_ms    INTEGER NOT NULL,
+  level    TEXT    NOT NULL CHECK (level IN ('debug', 'info', 'warn', 'error')),
+  message  TEXT    NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+-- Backfill bookkeeping: the latest run of each (processor, partition) of a
+-- backfill. Partial: most runs belong to no backfill.
+CREATE INDEX runs_by_backfill ON runs (backfill_id, processor, partition)
+  WHERE backfill_id IS NOT NULL;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 
 // Strips the "ledger PATH: " prefix Db puts on every message, to re-wrap it.

@@ -12,6 +12,7 @@ Status Writer::Start() {
   // IMMEDIATE: take the write lock at BEGIN, so a competing process makes us
   // wait in busy_timeout up front instead of failing halfway through a batch.
   Status s = runs_.Prepare(db_);
+  if (s.ok()) s = backfills_.Prepare(db_);
   if (s.ok()) s = begin_.Prepare(db_, "BEGIN IMMEDIATE");
   if (s.ok()) s = commit_.Prepare(db_, "COMMIT");
   if (s.ok()) s = rollback_.Prepare(db_, "ROLLBACK");
@@ -57,6 +58,7 @@ void Writer::Stop() {
   // Wait out a direct-mode transaction that is still running.
   std::lock_guard<std::mutex> direct(direct_mu_);
   runs_.Finalize();
+  backfills_.Finalize();
   for (Stmt* st : {&begin_, &commit_, &rollback_}) st->Finalize();
 }
 
@@ -133,6 +135,9 @@ Status Writer::Apply(WriteOp* op) {
       case WriteOp::Kind::kStart: return runs_.Start(op->id, op->time_ms);
       case WriteOp::Kind::kFinish: return runs_.Finish(*op->rec);
       case WriteOp::Kind::kAbandon: return runs_.Abandon(op->time_ms, op->abandoned);
+      case WriteOp::Kind::kCreateBackfill: return backfills_.Insert(*op->backfill, &op->id);
+      case WriteOp::Kind::kFinishBackfill: return backfills_.Finish(op->id, op->backfill_state, op->time_ms);
+      case WriteOp::Kind::kAppendLog: return backfills_.AppendLog(op->id, *op->lines);
     }
   } catch (const std::exception& e) {  // bad_alloc while copying rows
     return Status::Internal("ledger " + db_->path() + ": " + e.what());

@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "host/base/status.h"
+#include "host/ledger/backfill_record.h"
+#include "host/ledger/backfills_table.h"
 #include "host/ledger/db.h"
 #include "host/ledger/run_record.h"
 #include "host/ledger/runs_table.h"
@@ -36,12 +38,21 @@ struct WriteStats {
 
 // One change, owned by the caller, who waits for `done`.
 struct WriteOp {
-  enum class Kind { kInsert, kStart, kFinish, kAbandon };
+  enum class Kind {
+    kInsert, kStart, kFinish, kAbandon,            // runs
+    kCreateBackfill, kFinishBackfill, kAppendLog,  // backfills, run_log
+  };
   Kind kind = Kind::kInsert;
   const RunRecord* rec = nullptr;                // kInsert, kFinish
-  int64_t id = 0;                                // kStart: the run; kInsert: the id assigned
-  int64_t time_ms = 0;                           // kStart: start time; kAbandon: end time
+  // kStart, kAppendLog: the run; kFinishBackfill: the backfill;
+  // kInsert, kCreateBackfill: the id assigned.
+  int64_t id = 0;
+  // kStart: start time; kAbandon: end time; kFinishBackfill: finished time
+  int64_t time_ms = 0;
   std::vector<RunRecord>* abandoned = nullptr;   // kAbandon: the runs it abandoned
+  const BackfillRecord* backfill = nullptr;      // kCreateBackfill
+  BackfillState backfill_state = BackfillState::kRunning;  // kFinishBackfill
+  const std::vector<LogLineRecord>* lines = nullptr;       // kAppendLog, already capped
 
   Status status;  // the outcome, valid once done
   bool done = false;
@@ -76,6 +87,7 @@ class Writer {
   const bool group_commit_;
   const size_t max_batch_;
   RunWriter runs_;
+  BackfillWriter backfills_;
   Stmt begin_, commit_, rollback_;
 
   mutable std::mutex mu_;  // guards everything below, and every WriteOp's done flag

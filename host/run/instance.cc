@@ -92,7 +92,7 @@ void Instance::Run(const RunRequest& request, RunResult* result) {
   fields.run_id = request.run_id;
   const std::string partition = request.partition ? FormatDay(*request.partition) : std::string();
   fields.partition = partition;
-  RunContext ctx(std::move(fields), request.cancel, request.progress);
+  RunContext ctx(std::move(fields), request.cancel, request.progress, request.log_sink);
 
   kiln_run_t run;
   std::memset(&run, 0, sizeof run);

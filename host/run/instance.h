@@ -34,6 +34,7 @@ struct RunRequest {
   bool dry_run = false;
   const std::atomic<bool>* cancel = nullptr;  // may be null
   RunProgress* progress = nullptr;            // may be null
+  const RunLogSink* log_sink = nullptr;       // may be null
 };
 
 struct RunResult {

@@ -4,8 +4,12 @@
 
 namespace kiln {
 
-RunContext::RunContext(LogFields fields, const std::atomic<bool>* cancel, RunProgress* progress)
-    : fields_(std::move(fields)), cancel_(cancel), progress_(progress ? progress : &own_progress_) {
+RunContext::RunContext(LogFields fields, const std::atomic<bool>* cancel, RunProgress* progress,
+                       const RunLogSink* sink)
+    : fields_(std::move(fields)),
+      cancel_(cancel),
+      sink_(sink),
+      progress_(progress ? progress : &own_progress_) {
   std::memset(&host_, 0, sizeof host_);
   host_.struct_size = sizeof host_;
   host_.ctx = this;
@@ -27,7 +31,9 @@ void RunContext::Log(void* ctx, int32_t level, const char* message) {
     default: break;
   }
   try {
-    LogLine(l, self->fields_, message ? std::string_view(message, strnlen(message, 64 << 10)) : "");
+    const std::string_view text = message ? std::string_view(message, strnlen(message, 64 << 10)) : "";
+    LogLine(l, self->fields_, text);
+    if (self->sink_ && *self->sink_) (*self->sink_)(l, text);
   } catch (...) {
   }
 }

@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <string_view>
 
 #include "host/base/log.h"
 #include "kiln/plugin.h"
@@ -22,10 +24,15 @@ struct RunProgress {
   std::atomic<int> phase{-1};  // index into kRequiredMethods, -1 before the first
 };
 
+// Receives each line a plugin logs during a run, besides the host's log
+// (kilnd keeps them with the run, for `kilnctl logs` and `show`).
+using RunLogSink = std::function<void(spdlog::level::level_enum level, std::string_view message)>;
+
 class RunContext {
  public:
-  // `cancel` and `progress` may be null; both must outlive the context.
-  RunContext(LogFields fields, const std::atomic<bool>* cancel, RunProgress* progress);
+  // `cancel`, `progress` and `sink` may be null; all must outlive the context.
+  RunContext(LogFields fields, const std::atomic<bool>* cancel, RunProgress* progress,
+             const RunLogSink* sink = nullptr);
   RunContext(const RunContext&) = delete;
   RunContext& operator=(const RunContext&) = delete;
 
@@ -41,6 +48,7 @@ class RunContext {
 
   LogFields fields_;
   const std::atomic<bool>* cancel_;
+  const RunLogSink* sink_;
   RunProgress own_progress_;  // used when the caller supplies none
   RunProgress* progress_;
   kiln_host_t host_;

@@ -107,6 +107,19 @@ RunRecord Runner::Execute(const std::shared_ptr<InstancePool>& pool, const RunIn
   flight->intent = intent;
   flight->started = FromUnixMillis(rec.start_ms);
   if (p.timeout) flight->deadline = std::chrono::steady_clock::now() + *p.timeout;
+  Flight* f = flight.get();
+  flight->sink = [this, f](spdlog::level::level_enum level, std::string_view message) {
+    std::lock_guard<std::mutex> lock(f->log_mu);
+    if (f->log.size() + 1 >= kMaxRunLogLines) {
+      ++f->log_dropped;
+      return;
+    }
+    const char* name = level <= spdlog::level::debug ? "debug"
+                       : level == spdlog::level::info ? "info"
+                       : level == spdlog::level::warn ? "warn"
+                                                      : "error";
+    f->log.push_back({static_cast<int64_t>(f->log.size()) + 1, ToUnixMillis(clock_->Now()), name, std::string(message)});
+  };
   {
     std::lock_guard<std::mutex> lock(mu_);
     flights_[rec.id] = flight;
@@ -126,6 +139,7 @@ RunRecord Runner::Execute(const std::shared_ptr<InstancePool>& pool, const RunIn
     req.trigger = AbiTrigger(flight->intent.trigger);
     req.cancel = &flight->cancel;
     req.progress = &flight->progress;
+    req.log_sink = &flight->sink;
     instance->Run(req, &result);
     RecordPhases(result.phases, &rec);
     s = result.status;
@@ -141,6 +155,17 @@ RunRecord Runner::Execute(const std::shared_ptr<InstancePool>& pool, const RunIn
   } else {
     rec.status = s.code() == Status::Code::kCancelled ? RunStatus::kCancelled : RunStatus::kFailed;
     rec.error = s.message();
+  }
+  {
+    std::lock_guard<std::mutex> lock(flight->log_mu);
+    if (flight->log_dropped > 0) {
+      flight->log.push_back({static_cast<int64_t>(flight->log.size()) + 1, ToUnixMillis(clock_->Now()), "warn",
+                             fmt::format("({} more lines dropped)", flight->log_dropped)});
+    }
+    if (!flight->log.empty()) {
+      Status logged = ledger_->AppendRunLog(rec.id, flight->log);
+      if (!logged.ok()) LogLine(spdlog::level::warn, fields, "cannot keep the run's log lines: " + logged.message());
+    }
   }
   Status recorded = ledger_->FinishRun(rec);
   if (!recorded.ok()) LogLine(spdlog::level::err, fields, "cannot record the run's end: " + recorded.message());
@@ -194,9 +219,25 @@ std::vector<ActiveRun> Runner::Active() const {
     a.records = f->progress.records.load();
     const int phase = f->progress.phase.load();
     if (phase >= 0 && static_cast<size_t>(phase) < kRequiredMethodCount) a.phase = kRequiredMethods[phase];
+    a.backfill_id = f->intent.backfill_id;
     out.push_back(std::move(a));
   }
   return out;
+}
+
+bool Runner::RunLog(int64_t run_id, int64_t after_seq, std::vector<LogLineRecord>* out) const {
+  std::shared_ptr<Flight> f;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = flights_.find(run_id);
+    if (it == flights_.end()) return false;
+    f = it->second;
+  }
+  std::lock_guard<std::mutex> lock(f->log_mu);
+  for (const LogLineRecord& line : f->log) {
+    if (line.seq > after_seq) out->push_back(line);
+  }
+  return true;
 }
 
 void Runner::Watchdog() {

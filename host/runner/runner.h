@@ -38,6 +38,7 @@ struct ActiveRun {
   SysMillis started;
   uint64_t done = 0, total = 0, records = 0;
   std::string phase;  // "" before the first phase
+  std::optional<int64_t> backfill_id;
 };
 
 class Runner {
@@ -74,6 +75,9 @@ class Runner {
   // Runs started and not yet reported, queued for a worker or running.
   size_t InFlight() const;
   std::vector<ActiveRun> Active() const;
+  // Log lines after `after_seq` of run `run_id` while it is in flight; false
+  // once it is not (its lines are then in the ledger).
+  bool RunLog(int64_t run_id, int64_t after_seq, std::vector<LogLineRecord>* out) const;
 
  private:
   struct Flight {
@@ -84,6 +88,10 @@ class Runner {
     std::atomic<bool> cancel{false};
     std::atomic<bool> timed_out{false};
     RunProgress progress;
+    std::mutex log_mu;  // the plugin's log lines so far, for `kilnctl logs`
+    std::vector<LogLineRecord> log;
+    int64_t log_dropped = 0;
+    RunLogSink sink;
   };
 
   // Runs one intent on the calling worker and returns its final record.

@@ -88,6 +88,7 @@ void Scheduler::Recover(SysMillis now, const std::vector<RunRecord>& abandoned, 
     }
   }
   for (const RunRecord& r : abandoned) {
+    if (r.backfill_id) continue;  // its backfill resumes it
     auto it = slots_.find(r.processor);
     if (it == slots_.end() || r.attempt > it->second.config.retries) continue;
     RunIntent i;
@@ -187,7 +188,9 @@ void Scheduler::Admit(Slot& slot, RunIntent intent, bool from_schedule, Actions*
       return;
     }
   }
-  if (slot.in_flight > 0) {
+  // Backfill runs are other dates than the running one: the backfill's own
+  // `parallel` bounds them, not the processor's concurrency policy.
+  if (slot.in_flight > 0 && intent.trigger != Trigger::kBackfill) {
     switch (slot.config.concurrency) {
       case Concurrency::kAllow:
         break;
@@ -219,7 +222,9 @@ void Scheduler::Finished(const RunIntent& intent, RunStatus status, SysMillis no
   Slot& slot = it->second;
   if (slot.in_flight > 0) --slot.in_flight;
 
-  if (IsRetryable(status) && intent.attempt <= slot.config.retries) {
+  // A backfill records its failures and moves on; `--reprocess failed`
+  // reruns them. Retrying here would run a date twice in one backfill.
+  if (IsRetryable(status) && intent.attempt <= slot.config.retries && !intent.backfill_id) {
     RunIntent retry = intent;
     retry.trigger = Trigger::kRetry;
     retry.attempt = intent.attempt + 1;

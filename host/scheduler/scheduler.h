@@ -15,7 +15,10 @@
 //     each processor it depends on has succeeded for D, by the ledger; an
 //     upstream success releases the runs waiting on it.
 //   - Retries: a failed or timed-out run is retried `retries` times with
-//     exponential backoff and jitter.
+//     exponential backoff and jitter (not backfill runs: the backfill
+//     records the failure, and its own resume covers a crash).
+//   - Backfill runs skip the concurrency policy: they are other dates, and
+//     the backfill's `parallel` bounds them.
 #ifndef KILN_HOST_SCHEDULER_SCHEDULER_H_
 #define KILN_HOST_SCHEDULER_SCHEDULER_H_
 

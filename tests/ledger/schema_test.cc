@@ -31,9 +31,10 @@ Status OpenStatus(const std::string& path) {
   return s;
 }
 
-TEST(SchemaTest, CurrentVersionIsOne) {
-  ASSERT_EQ(LedgerMigrations().size(), 1u);
-  EXPECT_EQ(LedgerMigrations().back().version, 1);
+TEST(SchemaTest, CurrentVersionIsTwo) {
+  ASSERT_EQ(LedgerMigrations().size(), 2u);
+  EXPECT_EQ(LedgerMigrations()[0].version, 1);
+  EXPECT_EQ(LedgerMigrations().back().version, 2);
 }
 
 TEST(SchemaTest, CreatesNewFile) {
@@ -41,11 +42,12 @@ TEST(SchemaTest, CreatesNewFile) {
   std::string path = dir.File("ledger.db");
   OpenOrDie(path);
   RawDb raw(path);
-  EXPECT_EQ(raw.Query("PRAGMA user_version"), "1");
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), "2");
   EXPECT_EQ(raw.Query("PRAGMA application_id"), std::to_string(kLedgerApplicationId));
   EXPECT_EQ(raw.Query("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master "
                       "WHERE name NOT LIKE 'sqlite_%' ORDER BY name)"),
-            "runs,runs_by_partition,runs_by_processor,runs_by_start,runs_in_flight");
+            "backfills,run_log,runs,runs_by_backfill,runs_by_partition,runs_by_processor,runs_by_start,"
+            "runs_in_flight");
 }
 
 TEST(SchemaTest, MigratesEmptyDatabaseAtVersionZero) {
@@ -60,7 +62,7 @@ TEST(SchemaTest, MigratesEmptyDatabaseAtVersionZero) {
   RunRecord run = SampleRun();
   ASSERT_TRUE(ledger->BeginRun(&run).ok());
   RawDb raw(path);
-  EXPECT_EQ(raw.Query("PRAGMA user_version"), "1");
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), "2");
 }
 
 TEST(SchemaTest, ZeroByteFileBecomesALedger) {
@@ -91,7 +93,7 @@ TEST(SchemaTest, ReopenIsIdempotent) {
     EXPECT_EQ(got.processor, "orders");
   }
   RawDb raw(path);
-  EXPECT_EQ(raw.Query("PRAGMA user_version"), "1");
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), "2");
   EXPECT_EQ(raw.Query("SELECT group_concat(sql, ';') FROM sqlite_master"), schema_before);
   EXPECT_EQ(raw.Query("SELECT count(*) FROM runs"), "1");
 }
@@ -147,7 +149,7 @@ TEST(SchemaTest, RefusesNewerSchema) {
   }
   Status s = OpenStatus(path);
   EXPECT_EQ(s.code(), Status::Code::kRefused);
-  EXPECT_EQ(s.message(), "ledger " + path + ": schema version 7 is newer than this kilnd supports (1)");
+  EXPECT_EQ(s.message(), "ledger " + path + ": schema version 7 is newer than this kilnd supports (2)");
   RawDb raw(path);
   EXPECT_EQ(raw.Query("PRAGMA user_version"), "7");
 }
