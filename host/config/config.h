@@ -22,7 +22,11 @@
 //   concurrency = "forbid"               # forbid|allow|replace
 //   catchup = "latest"                   # none|latest|all
 //   catchup_cap = 100                    # 1..10000
-//   isolation = "inprocess"              # the only mode in this build
+//   isolation = "process"                # process (default) | inprocess
+//   memory_limit = "512MiB"              # worker address space; process only
+//   max_runs_per_worker = 1000           # replace a worker after N runs
+//   user = "kiln"                        # run the worker as (kilnd as root)
+//   group = "kiln"
 //   enabled = true
 //
 // Everything a user can get wrong is found before kilnd starts anything: TOML
@@ -68,6 +72,12 @@ enum class Catchup {
   kAll,     // run each of them, up to catchup_cap
 };
 
+// Where a processor's plugin code runs.
+enum class Isolation {
+  kProcess,    // in a kiln-worker process: a crash, hang or leak is contained
+  kInProcess,  // in kilnd itself: fastest, for trusted plugins only
+};
+
 // "forbid", "latest", ...: the spelling used in the config file.
 const char* ConcurrencyName(Concurrency c);
 const char* CatchupName(Catchup c);
@@ -104,6 +114,10 @@ struct ProcessorConfig {
   Catchup catchup = Catchup::kLatest;
   int catchup_cap = 100;  // most runs that catchup = "all" creates
   bool enabled = true;
+  Isolation isolation = Isolation::kProcess;
+  std::optional<int64_t> memory_limit;  // bytes of address space for the worker (RLIMIT_AS)
+  int max_runs_per_worker = 1000;       // a worker is replaced after this many runs
+  std::string user, group;              // run the worker as (kilnd must be root)
   bool partitioned = false;  // the plugin runs per date
   SourceLocation where;      // the [[processor]] header
 };

@@ -14,7 +14,8 @@ namespace {
 const std::vector<std::string> kProcessorKeys = {
     "name",        "plugin",  "schedule",      "every",       "timezone", "options",
     "depends_on",  "timeout", "retries",       "retry_backoff", "concurrency", "catchup",
-    "catchup_cap", "isolation", "enabled"};
+    "catchup_cap", "isolation", "enabled", "memory_limit", "max_runs_per_worker", "user", "group"};
+const std::vector<std::string> kIsolation = {"process", "inprocess"};
 const std::vector<std::string> kConcurrency = {"forbid", "allow", "replace"};
 const std::vector<std::string> kCatchup = {"none", "latest", "all"};
 
@@ -177,6 +178,30 @@ void ReadDependencies(const TableReader& r, ProcessorDraft* out) {
   }
 }
 
+// "512MiB", "2GiB", "64MB" (decimal), or plain bytes; at least 16 MiB, since
+// a worker needs that much address space to load a plugin at all.
+bool ParseByteSize(const std::string& text, int64_t* out) {
+  size_t i = 0;
+  int64_t n = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    if (n > (INT64_MAX - 9) / 10) return false;
+    n = n * 10 + (text[i++] - '0');
+  }
+  if (i == 0) return false;
+  static const std::pair<const char*, int64_t> kUnits[] = {
+      {"", 1}, {"B", 1}, {"KiB", 1024}, {"MiB", 1024 * 1024}, {"GiB", int64_t{1} << 30},
+      {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}};
+  const std::string unit = text.substr(i);
+  for (const auto& [name, mult] : kUnits) {
+    if (unit == name) {
+      if (n > INT64_MAX / mult) return false;
+      *out = n * mult;
+      return *out >= (int64_t{16} << 20);
+    }
+  }
+  return false;
+}
+
 void ReadRunPolicy(const TableReader& r, ProcessorDraft* out) {
   ProcessorConfig& c = out->config;
   std::chrono::milliseconds ms{};
@@ -189,13 +214,25 @@ void ReadRunPolicy(const TableReader& r, ProcessorDraft* out) {
   r.Integer("catchup_cap", 1, 10000, &c.catchup_cap);
   r.Boolean("enabled", &c.enabled);
 
-  std::string isolation;
-  if (r.String("isolation", &isolation) && isolation != "inprocess") {
-    const TomlNode& at = r.Find("isolation")->value;
-    if (isolation == "process") {
-      r.diag()->At(at, "isolation 'process' is not available yet: worker processes are not built; use \"inprocess\"");
+  if (r.Choice("isolation", kIsolation, &choice)) c.isolation = static_cast<Isolation>(choice);
+  r.Integer("max_runs_per_worker", 1, 1000000, &c.max_runs_per_worker);
+  r.String("user", &c.user);
+  r.String("group", &c.group);
+  std::string size;
+  if (r.String("memory_limit", &size)) {
+    int64_t bytes = 0;
+    if (!ParseByteSize(size, &bytes)) {
+      r.diag()->At(r.Find("memory_limit")->value,
+                   fmt::format("memory_limit '{}': expected a size like 512MiB, 2GiB or 1048576 (at least 16MiB)", size));
     } else {
-      r.diag()->At(at, fmt::format("isolation '{}': expected inprocess", isolation));
+      c.memory_limit = bytes;
+    }
+  }
+  if (c.isolation == Isolation::kInProcess) {
+    for (const char* key : {"memory_limit", "user", "group"}) {
+      if (r.Find(key)) {
+        r.diag()->At(r.Find(key)->value, fmt::format("{} needs isolation = \"process\"", key));
+      }
     }
   }
 }

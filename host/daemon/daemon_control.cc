@@ -135,6 +135,9 @@ ControlReply Daemon::StatusRequest(const nlohmann::json&) {
                           {"schedule", p.schedule || p.every ? nlohmann::json(ScheduleText(p)) : nlohmann::json(nullptr)},
                           {"timezone", p.timezone},
                           {"enabled", p.enabled},
+                          {"isolation", p.isolation == Isolation::kProcess ? "process" : "inprocess"},
+                          {"paused", runner_->Paused(p.name).empty() ? nlohmann::json(nullptr)
+                                                                     : nlohmann::json(runner_->Paused(p.name))},
                           {"partitioned", p.partitioned},
                           {"next_fire", next ? nlohmann::json(IsoUtc(ToUnixMillis(*next))) : nlohmann::json(nullptr)},
                           {"last_run", last.empty() ? nlohmann::json(nullptr) : RunJson(last[0])}});

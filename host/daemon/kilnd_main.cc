@@ -6,6 +6,7 @@
 //
 // Exit codes: 0 clean stop or valid config; 1 invalid config or a failure
 // at start; 2 bad command line.
+#include <csignal>
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -15,6 +16,9 @@
 #include "host/loader/loader.h"
 
 int main(int argc, char** argv) {
+  // A client or worker that hangs up is an error on that socket, not a
+  // reason for the daemon to die.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"kilnd: the Kiln daemon"};
   std::string config = "config/kiln.toml";
   bool check = false;

@@ -17,6 +17,7 @@
 #include "host/loader/plugin.h"
 #include "host/run/option_values.h"
 #include "host/run/run_context.h"
+#include "host/run/run_target.h"
 
 namespace kiln {
 
@@ -43,21 +44,21 @@ struct RunResult {
   uint64_t records = 0;
 };
 
-class Instance {
+class Instance final : public RunTarget {
  public:
   // configure, then init. Timings of both go to `phases` when given. If init
   // fails, teardown runs before Open returns.
   static Status Open(std::shared_ptr<const Plugin> plugin, const std::string& processor,
                      const BoundOptions& options, std::unique_ptr<Instance>* out,
                      std::vector<PhaseResult>* phases = nullptr);
-  ~Instance();  // teardown
+  ~Instance() override;  // teardown
 
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
 
   // extract, validate, transform, save, post_process. Never two at once on
   // one instance: the caller serialises.
-  void Run(const RunRequest& request, RunResult* result);
+  void Run(const RunRequest& request, RunResult* result) override;
 
   const Plugin& plugin() const { return *plugin_; }
   const std::string& processor() const { return processor_; }

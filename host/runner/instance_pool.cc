@@ -1,8 +1,18 @@
 #include "host/runner/instance_pool.h"
 
-namespace kiln {
+#include <fmt/format.h>
 
-Status InstancePool::Acquire(std::unique_ptr<Instance>* out, std::vector<PhaseResult>* opened) {
+#include "host/base/log.h"
+
+namespace kiln {
+namespace {
+
+constexpr auto kFirstBackoff = std::chrono::milliseconds(100);
+constexpr auto kMaxBackoff = std::chrono::seconds(30);
+
+}  // namespace
+
+Status InstancePool::Acquire(std::unique_ptr<RunTarget>* out, std::vector<PhaseResult>* opened) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!idle_.empty()) {
@@ -10,15 +20,56 @@ Status InstancePool::Acquire(std::unique_ptr<Instance>* out, std::vector<PhaseRe
       idle_.pop_back();
       return Status::OK();
     }
+    if (!paused_.empty()) return Status::Failed(paused_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_spawn_) {
+      return Status::Failed(fmt::format(
+          "processor '{}': worker restarting after {} crash(es) in a row; next start in {} ms", config_.name,
+          crashes_in_a_row_, std::chrono::duration_cast<std::chrono::milliseconds>(next_spawn_ - now).count()));
+    }
   }
   // Outside the lock: init may take long (it opens clients).
-  return Instance::Open(config_.loaded, config_.name, config_.options, out, opened);
+  if (config_.isolation == Isolation::kInProcess) {
+    std::unique_ptr<Instance> instance;
+    Status s = Instance::Open(config_.loaded, config_.name, config_.options, &instance, opened);
+    if (s.ok()) *out = std::move(instance);
+    return s;
+  }
+  std::unique_ptr<WorkerInstance> worker;
+  Status s = WorkerInstance::Spawn(config_, limits_, &worker, opened);
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    CountCrash();
+    return s;
+  }
+  *out = std::move(worker);
+  return Status::OK();
 }
 
-void InstancePool::Release(std::unique_ptr<Instance> instance, bool healthy) {
-  if (!healthy) return;  // ~Instance runs teardown
+void InstancePool::Release(std::unique_ptr<RunTarget> target, bool run_ok) {
   std::lock_guard<std::mutex> lock(mu_);
-  idle_.push_back(std::move(instance));
+  if (target->crashed()) CountCrash();
+  else if (run_ok) crashes_in_a_row_ = 0;
+  if (!run_ok || !target->reusable()) return;  // the target's destructor tears it down
+  idle_.push_back(std::move(target));
+}
+
+void InstancePool::CountCrash() {
+  ++crashes_in_a_row_;
+  const auto backoff = std::min<std::chrono::milliseconds>(kFirstBackoff * (1 << std::min(crashes_in_a_row_ - 1, 16)),
+                                                           kMaxBackoff);
+  next_spawn_ = std::chrono::steady_clock::now() + backoff;
+  if (crashes_in_a_row_ >= kPauseAfterCrashes && paused_.empty()) {
+    paused_ = fmt::format(
+        "processor '{}' is paused: its worker crashed {} times in a row; fix the plugin, then reload the config",
+        config_.name, crashes_in_a_row_);
+    LogLine(spdlog::level::err, LogFields{"", config_.name, "", ""}, paused_);
+  }
+}
+
+std::string InstancePool::paused() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return paused_;
 }
 
 }  // namespace kiln

@@ -23,8 +23,11 @@ void RecordPhases(const std::vector<PhaseResult>& phases, RunRecord* rec) {
 
 }  // namespace
 
-Runner::Runner(Ledger* ledger, const Clock* clock, int workers)
-    : ledger_(ledger), clock_(clock), workers_(static_cast<size_t>(std::max(1, workers))) {
+Runner::Runner(Ledger* ledger, const Clock* clock, int workers, std::string worker_path)
+    : ledger_(ledger),
+      clock_(clock),
+      worker_path_(worker_path.empty() ? DefaultWorkerPath() : std::move(worker_path)),
+      workers_(static_cast<size_t>(std::max(1, workers))) {
   watchdog_ = std::thread([this] { Watchdog(); });
 }
 
@@ -39,8 +42,10 @@ Runner::~Runner() {
 }
 
 void Runner::Configure(const Config& config) {
+  WorkerLimits limits;
+  limits.worker_path = worker_path_;
   std::map<std::string, std::shared_ptr<InstancePool>, std::less<>> pools;
-  for (const ProcessorConfig& p : config.processors) pools[p.name] = std::make_shared<InstancePool>(p);
+  for (const ProcessorConfig& p : config.processors) pools[p.name] = std::make_shared<InstancePool>(p, limits);
   std::lock_guard<std::mutex> lock(mu_);
   pools_ = std::move(pools);
 }
@@ -128,7 +133,7 @@ RunRecord Runner::Execute(const std::shared_ptr<InstancePool>& pool, const RunIn
 
   LogFields fields{p.loaded->name(), p.name, std::to_string(rec.id), rec.partition.value_or("")};
   std::vector<PhaseResult> opened;
-  std::unique_ptr<Instance> instance;
+  std::unique_ptr<RunTarget> instance;
   s = pool->Acquire(&instance, &opened);
   RecordPhases(opened, &rec);
   RunResult result;
@@ -223,6 +228,12 @@ std::vector<ActiveRun> Runner::Active() const {
     out.push_back(std::move(a));
   }
   return out;
+}
+
+std::string Runner::Paused(const std::string& processor) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = pools_.find(processor);
+  return it == pools_.end() ? std::string() : it->second->paused();
 }
 
 bool Runner::RunLog(int64_t run_id, int64_t after_seq, std::vector<LogLineRecord>* out) const {

@@ -46,7 +46,8 @@ class Runner {
   // Called on the worker thread once the final record is on disk.
   using Done = std::function<void(const RunIntent&, const RunRecord&)>;
 
-  Runner(Ledger* ledger, const Clock* clock, int workers);
+  // `worker_path`: the kiln-worker executable (default: beside this one).
+  Runner(Ledger* ledger, const Clock* clock, int workers, std::string worker_path = "");
   ~Runner();  // waits for every run to end
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
@@ -75,6 +76,8 @@ class Runner {
   // Runs started and not yet reported, queued for a worker or running.
   size_t InFlight() const;
   std::vector<ActiveRun> Active() const;
+  // Why `processor` is paused (its worker kept crashing); empty if it is not.
+  std::string Paused(const std::string& processor) const;
   // Log lines after `after_seq` of run `run_id` while it is in flight; false
   // once it is not (its lines are then in the ledger).
   bool RunLog(int64_t run_id, int64_t after_seq, std::vector<LogLineRecord>* out) const;
@@ -102,6 +105,7 @@ class Runner {
 
   Ledger* const ledger_;
   const Clock* const clock_;
+  const std::string worker_path_;
   boost::asio::thread_pool workers_;
 
   mutable std::mutex mu_;

@@ -24,6 +24,18 @@ Command AddVerify(CLI::App& app);
 Command AddRun(CLI::App& app);
 Command AddCalendar(CLI::App& app);
 
+// Commands that talk to a running kilnd over its control socket
+// (docs/control.md).
+Command AddStatus(CLI::App& app);
+Command AddPlugins(CLI::App& app);
+Command AddRuns(CLI::App& app);
+Command AddShow(CLI::App& app);
+Command AddTrigger(CLI::App& app);
+Command AddCancel(CLI::App& app);
+Command AddReloadConfig(CLI::App& app);
+Command AddLogs(CLI::App& app);
+Command AddBackfill(CLI::App& app);
+
 }  // namespace kiln::ctl
 
 #endif  // KILN_TOOLS_KILNCTL_COMMANDS_H_

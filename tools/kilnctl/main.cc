@@ -5,7 +5,7 @@
 #include "tools/kilnctl/commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"kilnctl: run, verify and inspect Kiln processors"};
+  CLI::App app{"kilnctl: run, verify and inspect Kiln processors, and control kilnd"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "kilnctl 1.0.0 (plugin ABI 1.0)");
 
@@ -13,6 +13,15 @@ int main(int argc, char** argv) {
       kiln::ctl::AddVerify(app),
       kiln::ctl::AddRun(app),
       kiln::ctl::AddCalendar(app),
+      kiln::ctl::AddStatus(app),
+      kiln::ctl::AddPlugins(app),
+      kiln::ctl::AddRuns(app),
+      kiln::ctl::AddShow(app),
+      kiln::ctl::AddTrigger(app),
+      kiln::ctl::AddCancel(app),
+      kiln::ctl::AddReloadConfig(app),
+      kiln::ctl::AddLogs(app),
+      kiln::ctl::AddBackfill(app),
   };
 
   try {
