@@ -224,6 +224,7 @@ int Main(int argc, char** argv) {
     req.cancel = &shared.cancel;
     req.progress = &shared.progress;
     req.log_sink = &sink;
+    req.on_phase = [](int phase) { Send({{"type", "phase"}, {"phase", phase}}); };
     shared.progress.records = 0;
     shared.progress.done = 0;
     shared.progress.total = 0;

@@ -301,6 +301,9 @@ void WorkerInstance::Run(const RunRequest& request, RunResult* result) {
                          request.partition ? FormatDay(*request.partition) : ""};
         LogLine(static_cast<spdlog::level::level_enum>(frame.value("level", 2)), fields,
                 frame.value("message", std::string()));
+      } else if (type == "phase") {
+        phase = frame.value("phase", -1);
+        if (request.progress) request.progress->phase = phase;
       } else if (type == "heartbeat") {
         phase = frame.value("phase", -1);
         if (request.progress) {
