@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-#include "host/base/sha256.h"
 #include "host/loader/elf_file.h"
 
 namespace kiln {
@@ -98,13 +97,6 @@ const char* CxxRuntimeName(uint32_t runtime) {
     case KILN_CXX_RUNTIME_LIBCXX: return "libc++";
     default: return "other";
   }
-}
-
-const std::string& Plugin::file_hash() const {
-  std::call_once(hash_once_, [this] {
-    if (!Sha256File(info_.path, &hash_).ok()) hash_.clear();
-  });
-  return hash_;
 }
 
 Status Loader::Load(const std::string& path, std::shared_ptr<const Plugin>* out, PluginInfo* info) {

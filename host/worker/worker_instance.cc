@@ -79,21 +79,22 @@ WorkerInstance::WorkerInstance(const ProcessorConfig& config, const WorkerLimits
 
 WorkerInstance::~WorkerInstance() {
   if (alive_) {
-    WriteFrame(channel_, {{"type", "shutdown"}});
-    // teardown gets a moment; a worker that lingers is killed.
-    const auto deadline = Clock::now() + limits_.kill_grace;
-    while (Clock::now() < deadline) {
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        alive_ = false;
-        break;
+    // teardown gets a moment: the worker closes the channel when it exits.
+    // One that lingers past the grace is killed.
+    bool exiting = false;
+    if (WriteFrame(channel_, {{"type", "shutdown"}}).ok()) {
+      const auto deadline = Clock::now() + limits_.kill_grace;
+      while (!exiting) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) break;
+        pollfd fd = {channel_, POLLIN, 0};
+        if (poll(&fd, 1, static_cast<int>(left)) <= 0) break;
+        char buf[4096];
+        exiting = read(channel_, buf, sizeof buf) <= 0;  // EOF: its last fd closed as it exits
       }
-      usleep(2000);
     }
-    if (alive_) {
-      Kill(SIGKILL);
-      Reap();
-    }
+    if (!exiting) Kill(SIGKILL);
+    Reap();
   }
   if (channel_ >= 0) close(channel_);
   if (output_ >= 0) close(output_);
