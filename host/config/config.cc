@@ -124,6 +124,7 @@ Status LoadConfig(const std::string& path, PluginResolver& resolver, Config* out
   Config config;
   config.path = path;
   ReadDaemonSection(daemon_table, config_dir, &diag, &config.daemon);
+  resolver.Prepare(config.daemon);
 
   std::vector<ProcessorDraft> drafts;
   std::map<std::string, int, std::less<>> first_line;  // name -> line of its first definition

@@ -27,6 +27,7 @@
 //   max_runs_per_worker = 1000           # replace a worker after N runs
 //   user = "kiln"                        # run the worker as (kilnd as root)
 //   group = "kiln"
+//   rollback_after_failures = 3          # hot swap: go back if the first N runs fail
 //   enabled = true
 //
 // Everything a user can get wrong is found before kilnd starts anything: TOML
@@ -117,6 +118,7 @@ struct ProcessorConfig {
   Isolation isolation = Isolation::kProcess;
   std::optional<int64_t> memory_limit;  // bytes of address space for the worker (RLIMIT_AS)
   int max_runs_per_worker = 1000;       // a worker is replaced after this many runs
+  int rollback_after_failures = 0;      // after a hot swap: roll back if the first N runs fail (0: never)
   std::string user, group;              // run the worker as (kilnd must be root)
   bool partitioned = false;  // the plugin runs per date
   SourceLocation where;      // the [[processor]] header

@@ -9,12 +9,17 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "host/base/status.h"
 #include "host/loader/loader.h"
 #include "host/loader/plugin.h"
+
+namespace kiln {
+struct DaemonConfig;
+}
 
 namespace kiln {
 
@@ -27,6 +32,8 @@ class PluginResolver {
   // caller adds that.
   virtual Status Resolve(const std::string& name, const std::vector<std::string>& plugin_dirs,
                          std::shared_ptr<const Plugin>* out) = 0;
+  // Called once the [daemon] section is read, before any Resolve.
+  virtual void Prepare(const DaemonConfig& daemon) { (void)daemon; }
 };
 
 // Resolves `name` to the file <dir>/<name>.so in the first directory that has
@@ -37,17 +44,39 @@ class PluginResolver {
 //   plugin 'X': invalid name: expected [a-z][a-z0-9_]{0,63}
 //   <the loader's one-line refusal, unchanged>
 // Safe to call from several threads.
+//
+// With `private_copies` (kilnd), the file is never loaded where it lies:
+// it is copied to <state_dir>/plugins/<name>-<sha256 prefix>.so, a name
+// never reused for other contents, and the copy is loaded. The dynamic
+// loader can then never hand back a cached old image for a replaced file,
+// and a file overwritten in place cannot crash a process that maps it. A
+// copy is deleted when the last user of its plugin lets go.
 class DirectoryPluginResolver : public PluginResolver {
  public:
-  explicit DirectoryPluginResolver(Loader& loader) : loader_(loader) {}
+  explicit DirectoryPluginResolver(Loader& loader, bool private_copies = false)
+      : loader_(loader), private_copies_(private_copies) {}
 
   Status Resolve(const std::string& name, const std::vector<std::string>& plugin_dirs,
                  std::shared_ptr<const Plugin>* out) override;
+  void Prepare(const DaemonConfig& daemon) override;
+
+  // Hot swap. Forget: the next Resolve of `name` loads the file again, as a
+  // replacement of the plugin now cached. Pin: Resolve returns `plugin` for
+  // `name` (a rollback, or keeping the old one after a refused swap).
+  void Forget(const std::string& name);
+  void Pin(const std::string& name, std::shared_ptr<const Plugin> plugin);
 
  private:
+  Status LoadCopy(const std::string& name, const std::string& file, bool replacing,
+                  std::shared_ptr<const Plugin>* out);
+
   Loader& loader_;
+  const bool private_copies_;
   std::mutex mu_;
+  std::string copy_dir_;
   std::map<std::string, std::shared_ptr<const Plugin>, std::less<>> cache_;
+  std::set<std::string, std::less<>> replacing_;
+  std::map<std::string, std::weak_ptr<const Plugin>> copies_;  // private copy path -> its plugin
 };
 
 // True if `name` is a valid plugin or processor name: [a-z][a-z0-9_]{0,63}.

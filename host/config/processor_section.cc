@@ -14,7 +14,8 @@ namespace {
 const std::vector<std::string> kProcessorKeys = {
     "name",        "plugin",  "schedule",      "every",       "timezone", "options",
     "depends_on",  "timeout", "retries",       "retry_backoff", "concurrency", "catchup",
-    "catchup_cap", "isolation", "enabled", "memory_limit", "max_runs_per_worker", "user", "group"};
+    "catchup_cap", "isolation", "enabled", "memory_limit", "max_runs_per_worker", "user", "group",
+    "rollback_after_failures"};
 const std::vector<std::string> kIsolation = {"process", "inprocess"};
 const std::vector<std::string> kConcurrency = {"forbid", "allow", "replace"};
 const std::vector<std::string> kCatchup = {"none", "latest", "all"};
@@ -216,6 +217,7 @@ void ReadRunPolicy(const TableReader& r, ProcessorDraft* out) {
 
   if (r.Choice("isolation", kIsolation, &choice)) c.isolation = static_cast<Isolation>(choice);
   r.Integer("max_runs_per_worker", 1, 1000000, &c.max_runs_per_worker);
+  r.Integer("rollback_after_failures", 0, 1000, &c.rollback_after_failures);
   r.String("user", &c.user);
   r.String("group", &c.group);
   std::string size;

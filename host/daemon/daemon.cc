@@ -36,7 +36,7 @@ Status MakeStateDir(const std::string& dir) {
 }  // namespace
 
 Daemon::Daemon(std::string config_path) : config_path_(std::move(config_path)) {
-  resolver_ = std::make_unique<DirectoryPluginResolver>(loader_);
+  resolver_ = std::make_unique<DirectoryPluginResolver>(loader_, /*private_copies=*/true);
 }
 
 Daemon::~Daemon() = default;
@@ -92,9 +92,11 @@ int Daemon::Run() {
   if (!s.ok()) LogLine(spdlog::level::err, LogFields{}, "cannot resume backfills: " + s.message());
   LogInfo(fmt::format("kilnd started: config {}, {} processor(s), {} worker(s), state in {}", config_path_,
                       config_.processors.size(), config_.daemon.workers, config_.daemon.state_dir));
+  for (const ProcessorConfig& p : config_.processors) Remember(p.loaded, p.plugin_path, "", "");
   Apply(std::move(actions));
   PumpBackfills();
   ArmTimer();
+  WatchPluginDirs();
   WaitForSignal();
   ArmWatchdog();
   NotifyReady(fmt::format("{} processors", config_.processors.size()));
@@ -157,6 +159,13 @@ void Daemon::OnRunDone(const RunIntent& intent, const RunRecord& record) {
     if (runner_->InFlight() == 0) io_.stop();
     return;
   }
+  if (auto p = probation_.find(intent.processor); p != probation_.end() && record.id != 0) {
+    if (record.status == RunStatus::kSucceeded) {
+      probation_.erase(p);  // the new version proved itself
+    } else if (--p->second.remaining <= 0) {
+      RollBack(intent.processor);
+    }
+  }
   Actions actions;
   scheduler_->Finished(intent, record.status, clock_.Now(), &actions);
   if (intent.backfill_id) backfills_->Finished(intent, record.status, clock_.Now(), &actions.log);
@@ -210,12 +219,8 @@ Status Daemon::ReloadConfig(std::vector<std::string>* errors) {
     for (const std::string& e : *errors) LogLine(spdlog::level::err, LogFields{}, e);
     LogWarn(fmt::format("reload failed with {} error(s): keeping the running config", errors->size()));
   } else {
-    config_ = std::move(next);
-    scheduler_->Configure(config_, clock_.Now());
-    runner_->Configure(config_);
-    backfills_->Configure(config_, config_.daemon.workers);
+    ApplyConfig(std::move(next));
     LogInfo(fmt::format("reloaded: {} processor(s)", config_.processors.size()));
-    ArmTimer();
   }
   NotifyReady(fmt::format("{} processors", config_.processors.size()));
   return s;
@@ -225,6 +230,8 @@ void Daemon::Shutdown(int signal) {
   stopping_ = true;
   NotifyStopping();
   control_->Stop();
+  if (inotify_) inotify_->close();
+  for (auto& [name, t] : debounce_) t->cancel();
   timer_.cancel();
   signals_.cancel();
   runner_->DropQueued();

@@ -9,10 +9,13 @@
 #ifndef KILN_HOST_DAEMON_DAEMON_H_
 #define KILN_HOST_DAEMON_DAEMON_H_
 
+#include <array>
+#include <map>
 #include <memory>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_timer.hpp>
@@ -55,6 +58,17 @@ class Daemon {
   // Reloads the config; errors (one per line) in *errors on failure.
   Status ReloadConfig(std::vector<std::string>* errors);
 
+  // Hot swap (daemon_swap.cc): a new build of a plugin replaces the one in
+  // use without a restart, after passing every load-time check and a
+  // configure/init trial with each processor's options.
+  Status SwapPlugin(const std::string& name, std::string* outcome);
+  void RollBack(const std::string& processor);
+  void WatchPluginDirs();
+  void ReadPluginEvents();
+  void OnPluginFileChanged(const std::string& name);
+  Status TrialRun(const ProcessorConfig& p);
+  void ApplyConfig(Config next);
+
   // The control socket's requests (daemon_control.cc), on the loop thread.
   ControlReply HandleControl(const ControlRequest& request);
   ControlReply StatusRequest(const nlohmann::json& params);
@@ -81,6 +95,33 @@ class Daemon {
   std::unique_ptr<BackfillManager> backfills_;
   std::unique_ptr<ControlServer> control_;
   SysMillis started_at_;
+
+  // Every version of every plugin this kilnd has seen, oldest first.
+  struct PluginVersion {
+    std::string name, version, hash, source;
+    int64_t loaded_ms = 0;
+    std::weak_ptr<const Plugin> plugin;
+    std::string fixed_state;  // "rejected" or "rolled back"; else computed
+    std::string note;
+  };
+  std::vector<PluginVersion> history_;
+  void Remember(const std::shared_ptr<const Plugin>& plugin, const std::string& source, std::string fixed_state,
+                std::string note);
+  std::string VersionState(const PluginVersion& v) const;
+  // Processors on probation after a swap: the previous plugin, and how many
+  // of the first runs may still fail before kilnd rolls back.
+  struct Probation {
+    std::string plugin;
+    std::shared_ptr<const Plugin> previous;
+    int remaining = 0;
+  };
+  std::map<std::string, Probation> probation_;
+  int inotify_fd_ = -1;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_;
+  std::map<int, std::string> watched_dirs_;  // inotify watch descriptor -> directory
+  std::map<std::string, std::shared_ptr<boost::asio::steady_timer>> debounce_;
+  std::map<std::string, std::pair<uintmax_t, int64_t>> last_seen_;  // plugin -> (size, mtime)
+  std::array<char, 8192> event_buffer_;
 
   boost::asio::io_context io_;
   boost::asio::system_timer timer_{io_};

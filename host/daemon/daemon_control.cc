@@ -160,7 +160,9 @@ ControlReply Daemon::StatusRequest(const nlohmann::json&) {
                            {"backfills", backfills}});
 }
 
-ControlReply Daemon::Plugins(const nlohmann::json&) {
+ControlReply Daemon::Plugins(const nlohmann::json& params) {
+  bool with_history = false;
+  KILN_TRY(Params(params).Bool("history", &with_history));
   nlohmann::json out = nlohmann::json::array();
   std::set<std::string> seen;
   for (const ProcessorConfig& p : config_.processors) {
@@ -184,7 +186,20 @@ ControlReply Daemon::Plugins(const nlohmann::json&) {
                    {"capabilities", caps},
                    {"options", options}});
   }
-  return ControlReply::Ok({{"plugins", out}});
+  nlohmann::json result = {{"plugins", out}};
+  if (with_history) {
+    nlohmann::json history = nlohmann::json::array();
+    for (const PluginVersion& v : history_) {
+      history.push_back({{"name", v.name},
+                         {"version", v.version},
+                         {"hash", v.hash},
+                         {"loaded_at", IsoUtc(v.loaded_ms)},
+                         {"state", VersionState(v)},
+                         {"note", v.note.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.note)}});
+    }
+    result["history"] = history;
+  }
+  return ControlReply::Ok(result);
 }
 
 ControlReply Daemon::Runs(const nlohmann::json& params) {
@@ -280,7 +295,15 @@ ControlReply Daemon::Cancel(const nlohmann::json& params) {
   return ControlReply::Ok({{"run", *id}, {"cancelled", true}});
 }
 
-ControlReply Daemon::ReloadRequest(const nlohmann::json&) {
+ControlReply Daemon::ReloadRequest(const nlohmann::json& params) {
+  std::optional<std::string> plugin;
+  KILN_TRY(Params(params).String("plugin", false, &plugin));
+  if (plugin) {
+    std::string outcome;
+    Status s = SwapPlugin(*plugin, &outcome);
+    if (!s.ok()) return Fail(s);
+    return ControlReply::Ok({{"plugin", *plugin}, {"outcome", outcome}});
+  }
   std::vector<std::string> errors;
   Status s = ReloadConfig(&errors);
   if (!s.ok()) {

@@ -99,16 +99,18 @@ const char* CxxRuntimeName(uint32_t runtime) {
   }
 }
 
-Status Loader::Load(const std::string& path, std::shared_ptr<const Plugin>* out, PluginInfo* info) {
+Status Loader::Load(const std::string& path, std::shared_ptr<const Plugin>* out, PluginInfo* info,
+                    bool replacing) {
   PluginInfo scratch;
   PluginInfo* pi = info ? info : &scratch;
   *pi = PluginInfo();
   pi->path = path;
   std::lock_guard<std::mutex> lock(mu_);
-  return Verify(path, out, pi);
+  return Verify(path, out, pi, replacing);
 }
 
-Status Loader::Verify(const std::string& path, std::shared_ptr<const Plugin>* out, PluginInfo* info) {
+Status Loader::Verify(const std::string& path, std::shared_ptr<const Plugin>* out, PluginInfo* info,
+                      bool replacing) {
   // 1-2: the file itself, before the dynamic linker maps any of it.
   ElfReport elf;
   Status s = InspectElfFile(path, &elf);
@@ -208,7 +210,7 @@ Status Loader::Verify(const std::string& path, std::shared_ptr<const Plugin>* ou
   }
 
   auto it = loaded_.find(info->name);
-  if (it != loaded_.end()) {
+  if (it != loaded_.end() && !replacing) {
     if (auto other = it->second.lock()) {
       return Status::Refused(fmt::format("{}: name already loaded from {}", who, other->info().path));
     }

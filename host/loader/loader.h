@@ -38,11 +38,14 @@ class Loader {
 
   // Loads and verifies `path`. On success *out holds the plugin; `info`, when
   // given, is filled with what was learned whether or not the load succeeded.
+  //
+  // `replacing`: a new version of a plugin that is loaded now (hot swap):
+  // the name may already be taken, and from now on belongs to this one.
   Status Load(const std::string& path, std::shared_ptr<const Plugin>* out,
-              PluginInfo* info = nullptr);
+              PluginInfo* info = nullptr, bool replacing = false);
 
  private:
-  Status Verify(const std::string& path, std::shared_ptr<const Plugin>* out, PluginInfo* info);
+  Status Verify(const std::string& path, std::shared_ptr<const Plugin>* out, PluginInfo* info, bool replacing);
 
   const uint16_t host_abi_minor_;
   std::mutex mu_;
