@@ -184,12 +184,21 @@ void Daemon::ReadPluginEvents() {
       if (file.size() <= 3 || file.compare(file.size() - 3, 3, ".so") != 0) continue;
       const std::string name = file.substr(0, file.size() - 3);
       if (PluginOf(config_, name) == nullptr) continue;
-      // Debounce: a copy in progress fires many events; act once it settles.
+      // A file renamed into place is whole at once (write-then-rename):
+      // swap now. One written in place fires many events while it is being
+      // copied: wait until it settles.
+      const bool renamed = (e->mask & IN_MOVED_TO) != 0;
       auto& timer = debounce_[name];
       if (!timer) timer = std::make_shared<boost::asio::steady_timer>(io_);
-      timer->expires_after(kDebounce);
-      timer->async_wait([this, name, dir = watched_dirs_[e->wd]](const boost::system::error_code& wait_ec) {
-        if (!wait_ec) OnPluginFileChanged(name);
+      timer->expires_after(renamed ? std::chrono::milliseconds(0) : kDebounce);
+      timer->async_wait([this, name, renamed](const boost::system::error_code& wait_ec) {
+        if (wait_ec) return;
+        if (renamed) {
+          std::string outcome;
+          SwapPlugin(name, &outcome);  // logs both outcomes
+        } else {
+          OnPluginFileChanged(name);
+        }
       });
     }
     ReadPluginEvents();

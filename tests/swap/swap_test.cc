@@ -120,6 +120,10 @@ TEST_P(Swap, ReplaceRefuseRollBackAndUnload) {
   EXPECT_TRUE(WaitFor([&] { return LatestIs("2.0.0", RunStatus::kSucceeded); }, 5s)) << kilnd_->Log();
   EXPECT_NE(kilnd_->Log().find("plugin 'swappable' version 4.0.0 failed its first runs of 's': rolled back to version 2.0.0"),
             std::string::npos);
+  // Copied over in place (no rename): kilnd waits for the file to settle.
+  fs::copy_file(std::string(KILN_SWAP_VERSIONS) + "/v1.so", dir_ + "/plugins/swappable.so",
+                fs::copy_options::overwrite_existing);
+  EXPECT_TRUE(WaitFor([&] { return LatestIs("1.0.0", RunStatus::kSucceeded); }, 10s)) << kilnd_->Log();
   EXPECT_TRUE(Request(socket_, "status")["ok"]);
 }
 
