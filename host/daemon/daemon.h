@@ -84,6 +84,9 @@ class Daemon {
   ControlReply BackfillList(const nlohmann::json& params);
   ControlReply BackfillCancel(const nlohmann::json& params);
 
+  // First, so it is destroyed last: everything below may hold handlers,
+  // descriptors or timers registered with it.
+  boost::asio::io_context io_;
   const std::string config_path_;
   SystemClock clock_;
   Loader loader_;
@@ -123,7 +126,6 @@ class Daemon {
   std::map<std::string, std::pair<uintmax_t, int64_t>> last_seen_;  // plugin -> (size, mtime)
   std::array<char, 8192> event_buffer_;
 
-  boost::asio::io_context io_;
   boost::asio::system_timer timer_{io_};
   boost::asio::signal_set signals_{io_};
   boost::asio::steady_timer watchdog_{io_};
