@@ -363,6 +363,33 @@ TEST_F(KilnctlControl, ReloadConfigPrintsTheCountOrEveryError) {
             "  config/kiln.toml:20: processor 'y': depends_on 'z', which does not exist\n");
 }
 
+TEST_F(KilnctlControl, ReloadOnePluginAndShowItsHistory) {
+  server_->On("reload", {{"plugin", "cache"}, {"outcome", "plugin 'cache' swapped: 1.0.0 (aaa) -> 2.0.0 (bbb) in 3.1 ms"}});
+  CommandResult r = Ctl("reload cache");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Requests(), Lines{R"({"v":1,"method":"reload","params":{"plugin":"cache"}})"});
+  EXPECT_EQ(r.out, "plugin 'cache' swapped: 1.0.0 (aaa) -> 2.0.0 (bbb) in 3.1 ms\n");
+
+  server_->OnError("reload", "failed", "plugin 'cache': new version refused: trial configure/init failed");
+  r = Ctl("reload cache");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "kilnctl: plugin 'cache': new version refused: trial configure/init failed\n");
+
+  server_->On("plugins", {{"plugins", Json::array()},
+                          {"history", Json::array({Json{{"name", "cache"}, {"version", "1.0.0"},
+                                                        {"hash", "0123456789abcdef"}, {"loaded_at", "2025-01-20T06:00:00.000Z"},
+                                                        {"state", "retired"}, {"note", nullptr}},
+                                                   Json{{"name", "cache"}, {"version", "3.0.0"},
+                                                        {"hash", "fedcba9876543210"}, {"loaded_at", "2025-01-20T07:00:00.000Z"},
+                                                        {"state", "rolled back"}, {"note", "its first runs of 'c' failed"}}})}});
+  r = Ctl("plugins --history");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Requests().back(), R"({"v":1,"method":"plugins","params":{"history":true}})");
+  EXPECT_NE(r.out.find("cache                1.0.0        0123456789ab   2025-01-20T06:00:00.000Z   retired\n"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rolled back (its first runs of 'c' failed)\n"), std::string::npos) << r.out;
+}
+
 TEST_F(KilnctlControl, InvalidArgumentExitsTwo) {
   server_->OnError("trigger", "invalid_argument", "date: processor 'old_report' is not partitioned");
   CommandResult r = Ctl("trigger old_report --date 2025-01-20");

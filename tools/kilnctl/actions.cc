@@ -87,4 +87,21 @@ Command AddReloadConfig(CLI::App& app) {
           }};
 }
 
+// kilnctl reload PLUGIN: load a new build of one plugin into the running
+// kilnd (hot swap), as its file watcher would.
+Command AddReload(CLI::App& app) {
+  auto* cmd = app.add_subcommand("reload", "Swap in the current file of one plugin (checked and tried first)");
+  auto o = std::make_shared<ClientOptions>();
+  auto plugin = std::make_shared<std::string>();
+  cmd->add_option("plugin", *plugin, "Plugin name")->required();
+  AddClientOptions(cmd, o.get());
+  return {cmd, [o, plugin] {
+            Json result;
+            if (int rc = CallOnce(*o, "reload", Json::object({{"plugin", *plugin}}), &result); rc != kExitOk) return rc;
+            if (o->json) PrintJson(result);
+            else std::printf("%s\n", Text(result, "outcome").c_str());
+            return kExitOk;
+          }};
+}
+
 }  // namespace kiln::ctl

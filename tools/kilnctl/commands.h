@@ -23,6 +23,7 @@ struct Command {
 Command AddVerify(CLI::App& app);
 Command AddRun(CLI::App& app);
 Command AddCalendar(CLI::App& app);
+Command AddNewPlugin(CLI::App& app);  // scaffolds a plugin project (new_plugin.cc)
 
 // Commands that talk to a running kilnd over its control socket
 // (docs/control.md).
@@ -33,6 +34,7 @@ Command AddShow(CLI::App& app);
 Command AddTrigger(CLI::App& app);
 Command AddCancel(CLI::App& app);
 Command AddReloadConfig(CLI::App& app);
+Command AddReload(CLI::App& app);  // hot swap one plugin
 Command AddLogs(CLI::App& app);
 Command AddBackfill(CLI::App& app);
 

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
       kiln::ctl::AddVerify(app),
       kiln::ctl::AddRun(app),
       kiln::ctl::AddCalendar(app),
+      kiln::ctl::AddNewPlugin(app),
       kiln::ctl::AddStatus(app),
       kiln::ctl::AddPlugins(app),
       kiln::ctl::AddRuns(app),
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
       kiln::ctl::AddTrigger(app),
       kiln::ctl::AddCancel(app),
       kiln::ctl::AddReloadConfig(app),
+      kiln::ctl::AddReload(app),
       kiln::ctl::AddLogs(app),
       kiln::ctl::AddBackfill(app),
   };

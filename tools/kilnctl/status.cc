@@ -127,12 +127,26 @@ Command AddStatus(CLI::App& app) {
 Command AddPlugins(CLI::App& app) {
   auto* cmd = app.add_subcommand("plugins", "List the plugins kilnd loaded, with their options");
   auto o = std::make_shared<ClientOptions>();
+  auto history = std::make_shared<bool>(false);
+  cmd->add_flag("--history", *history, "Every version seen: serving, draining, retired, rejected, rolled back");
   AddClientOptions(cmd, o.get());
-  return {cmd, [o] {
+  return {cmd, [o, history] {
             Json result;
-            if (int rc = CallOnce(*o, "plugins", Json::object(), &result); rc != kExitOk) return rc;
-            if (o->json) PrintJson(result);
-            else PrintPlugins(result);
+            const Json params = *history ? Json::object({{"history", true}}) : Json::object();
+            if (int rc = CallOnce(*o, "plugins", params, &result); rc != kExitOk) return rc;
+            if (o->json) {
+              PrintJson(result);
+            } else if (*history) {
+              std::printf("%-20s %-12s %-14s %-26s %s\n", "PLUGIN", "VERSION", "SHA256", "LOADED", "STATE");
+              for (const Json& v : result.value("history", Json::array())) {
+                std::printf("%-20s %-12s %-14s %-26s %s%s\n", Text(v, "name").c_str(), Text(v, "version").c_str(),
+                            Text(v, "hash").substr(0, 12).c_str(), Text(v, "loaded_at").c_str(), Text(v, "state").c_str(),
+                            v.contains("note") && v["note"].is_string() ? (" (" + v["note"].get<std::string>() + ")").c_str()
+                                                                         : "");
+              }
+            } else {
+              PrintPlugins(result);
+            }
             return kExitOk;
           }};
 }
