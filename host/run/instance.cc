@@ -116,7 +116,6 @@ void Instance::Run(const RunRequest& request, RunResult* result) {
       return;
     }
     progress.phase.store(static_cast<int>(i) + 2, std::memory_order_relaxed);  // after configure, init
-    if (request.on_phase) request.on_phase(static_cast<int>(i) + 2);
     kiln_message_t msg;
     std::memset(&msg, 0, sizeof msg);
     const uint64_t records_before = progress.records.load(std::memory_order_relaxed);

@@ -37,9 +37,6 @@ struct RunRequest {
   const std::atomic<bool>* cancel = nullptr;  // may be null
   RunProgress* progress = nullptr;            // may be null
   const RunLogSink* log_sink = nullptr;       // may be null
-  // Called as each phase begins, with its index in kRequiredMethods (a
-  // worker reports it, so a crash can be named by the phase it hit).
-  std::function<void(int phase)> on_phase;
 };
 
 struct RunResult {

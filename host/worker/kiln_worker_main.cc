@@ -1,6 +1,6 @@
 // kiln-worker: runs one processor's plugin in its own process, for kilnd.
 //
-//   kiln-worker --fd N --parent PID [--memory-limit BYTES] [--user U] [--group G]
+//   kiln-worker --fd N --state-fd M --parent PID [--memory-limit BYTES] [--user U] [--group G]
 //
 // kilnd starts it with posix_spawn, in its own process group, with a
 // scrubbed environment and only fd N (a socketpair), stdout and stderr open.
@@ -9,12 +9,16 @@
 //   kilnd -> worker: open {plugin_path, processor, options}, run {run_id,
 //                    partition, trigger, dry_run}, cancel, shutdown
 //   worker -> kilnd: opened {ok, error, phases}, log {level, message},
-//                    heartbeat {phase, done, total, records}, result {ok,
-//                    code, message, records, phases}
+//                    heartbeat {}, result {ok, code, message, records, phases}
+// The run's phase and progress are not framed: the worker writes them into a
+// page of shared memory (fd M) that kilnd reads when it wants to, so a run
+// costs two frames, not one per phase, and a crash can still be named by the
+// phase it hit.
 // When kilnd goes away the channel reaches EOF and the worker exits at once.
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -82,7 +86,7 @@ struct Shared {
   std::deque<nlohmann::json> runs;
   bool shutdown = false;
   std::atomic<bool> cancel{false};
-  RunProgress progress;
+  RunProgress* progress = nullptr;  // in the page shared with kilnd
   std::atomic<bool> running{false};
 };
 
@@ -119,12 +123,7 @@ void HeartbeatLoop(Shared* shared) {
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     if (!shared->running.load()) continue;
-    Send({{"type", "heartbeat"},
-          {"running", shared->running.load()},
-          {"phase", shared->progress.phase.load()},
-          {"done", shared->progress.done.load()},
-          {"total", shared->progress.total.load()},
-          {"records", shared->progress.records.load()}});
+    Send({{"type", "heartbeat"}});
   }
 }
 
@@ -158,16 +157,22 @@ int Main(int argc, char** argv) {
   std::string user, group;
   long long memory_limit = 0;
   pid_t parent = 0;
+  int state_fd = -1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--fd") g_fd = std::atoi(argv[i + 1]);
+    else if (flag == "--state-fd") state_fd = std::atoi(argv[i + 1]);
     else if (flag == "--parent") parent = static_cast<pid_t>(std::atoll(argv[i + 1]));
     else if (flag == "--memory-limit") memory_limit = std::atoll(argv[i + 1]);
     else if (flag == "--user") user = argv[i + 1];
     else if (flag == "--group") group = argv[i + 1];
     else Die("unknown argument " + flag);
   }
-  if (g_fd < 0 || parent <= 0) Die("usage: kiln-worker --fd N --parent PID [--memory-limit BYTES] [--user U] [--group G]");
+  if (g_fd < 0 || state_fd < 0 || parent <= 0) {
+    Die("usage: kiln-worker --fd N --state-fd M --parent PID [--memory-limit BYTES] [--user U] [--group G]");
+  }
+  void* page = mmap(nullptr, sizeof(RunProgress), PROT_READ | PROT_WRITE, MAP_SHARED, state_fd, 0);
+  if (page == MAP_FAILED) Die(std::string("cannot map the state page: ") + std::strerror(errno));
   signal(SIGPIPE, SIG_IGN);
   Harden(user, group, memory_limit, parent);
   LogOptions quiet;
@@ -198,6 +203,7 @@ int Main(int argc, char** argv) {
   if (!s.ok()) return 0;
 
   Shared shared;
+  shared.progress = static_cast<RunProgress*>(page);  // constructed by kilnd before the spawn
   std::thread(ReadLoop, &shared).detach();
   std::thread(HeartbeatLoop, &shared).detach();
   const RunLogSink sink = [](spdlog::level::level_enum level, std::string_view message) {
@@ -222,12 +228,12 @@ int Main(int argc, char** argv) {
     req.trigger = run.value("trigger", KILN_TRIGGER_MANUAL);
     req.dry_run = run.value("dry_run", false);
     req.cancel = &shared.cancel;
-    req.progress = &shared.progress;
+    req.progress = shared.progress;
     req.log_sink = &sink;
-    req.on_phase = [](int phase) { Send({{"type", "phase"}, {"phase", phase}}); };
-    shared.progress.records = 0;
-    shared.progress.done = 0;
-    shared.progress.total = 0;
+    shared.progress->records = 0;
+    shared.progress->done = 0;
+    shared.progress->total = 0;
+    shared.progress->phase = -1;
     shared.running = true;
     RunResult result;
     instance->Run(req, &result);

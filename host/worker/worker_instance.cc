@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,6 +99,7 @@ WorkerInstance::~WorkerInstance() {
   }
   if (channel_ >= 0) close(channel_);
   if (output_ >= 0) close(output_);
+  if (state_ != nullptr) munmap(state_, sizeof(RunProgress));
 }
 
 Status WorkerInstance::Spawn(const ProcessorConfig& config, const WorkerLimits& limits,
@@ -162,13 +164,25 @@ Status WorkerInstance::Start() {
   }
   channel_ = sv[0];
   output_ = pipefd[0];
+  const int memfd = memfd_create("kiln-worker-state", MFD_CLOEXEC);
+  void* page = MAP_FAILED;
+  if (memfd >= 0 && ftruncate(memfd, sizeof(RunProgress)) == 0) {
+    page = mmap(nullptr, sizeof(RunProgress), PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+  }
+  if (page == MAP_FAILED) {
+    if (memfd >= 0) close(memfd);
+    return Status::IOError(fmt::format("worker state page: {}", std::strerror(errno)));
+  }
+  state_ = new (page) RunProgress();  // lock-free atomics: safe to share between processes
   fcntl(output_, F_SETFL, O_NONBLOCK | fcntl(output_, F_GETFL));
   // Keep the child's ends away from fds 0-3, so every dup2 below really
   // duplicates (and so drops close-on-exec).
   const int child_channel = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
   const int child_output = fcntl(pipefd[1], F_DUPFD_CLOEXEC, 10);
+  const int child_state = fcntl(memfd, F_DUPFD_CLOEXEC, 10);
   close(sv[1]);
   close(pipefd[1]);
+  close(memfd);
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -176,7 +190,8 @@ Status WorkerInstance::Start() {
   posix_spawn_file_actions_adddup2(&fa, child_output, 1);
   posix_spawn_file_actions_adddup2(&fa, child_output, 2);
   posix_spawn_file_actions_adddup2(&fa, child_channel, 3);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 4);  // nothing else of kilnd's leaks in
+  posix_spawn_file_actions_adddup2(&fa, child_state, 4);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 5);  // nothing else of kilnd's leaks in
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, all;
@@ -187,7 +202,8 @@ Status WorkerInstance::Start() {
   posix_spawnattr_setpgroup(&attr, 0);  // its own process group, killed as one
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-  std::vector<std::string> args = {limits_.worker_path, "--fd", "3", "--parent", std::to_string(getpid())};
+  std::vector<std::string> args = {limits_.worker_path, "--fd", "3", "--state-fd", "4", "--parent",
+                                   std::to_string(getpid())};
   if (config_.memory_limit) {
     args.insert(args.end(), {"--memory-limit", std::to_string(*config_.memory_limit)});
   }
@@ -206,6 +222,7 @@ Status WorkerInstance::Start() {
   posix_spawnattr_destroy(&attr);
   close(child_channel);
   close(child_output);
+  close(child_state);
   if (rc != 0) {
     return Status::IOError(fmt::format("cannot start {}: {}", limits_.worker_path, std::strerror(rc)));
   }
@@ -279,7 +296,6 @@ void WorkerInstance::Run(const RunRequest& request, RunResult* result) {
 
   auto last_frame = Clock::now();
   std::optional<Clock::time_point> cancel_sent, term_sent, kill_sent;
-  int phase = -1;
   for (;;) {
     // Whole frames first: a result may already be buffered.
     nlohmann::json frame;
@@ -302,16 +318,12 @@ void WorkerInstance::Run(const RunRequest& request, RunResult* result) {
                          request.partition ? FormatDay(*request.partition) : ""};
         LogLine(static_cast<spdlog::level::level_enum>(frame.value("level", 2)), fields,
                 frame.value("message", std::string()));
-      } else if (type == "phase") {
-        phase = frame.value("phase", -1);
-        if (request.progress) request.progress->phase = phase;
       } else if (type == "heartbeat") {
-        phase = frame.value("phase", -1);
         if (request.progress) {
-          request.progress->phase = phase;
-          request.progress->done = frame.value("done", uint64_t{0});
-          request.progress->total = frame.value("total", uint64_t{0});
-          request.progress->records = frame.value("records", uint64_t{0});
+          request.progress->phase = state_->phase.load();
+          request.progress->done = state_->done.load();
+          request.progress->total = state_->total.load();
+          request.progress->records = state_->records.load();
         }
       } else if (type == "result") {
         DrainOutput(&request);
@@ -363,6 +375,7 @@ void WorkerInstance::Run(const RunRequest& request, RunResult* result) {
       bool eof = false;
       reader_.Fill(channel_, &eof);
       if (eof) {
+        const int phase = state_->phase.load();
         const std::string during =
             phase >= 0 && static_cast<size_t>(phase) < kRequiredMethodCount ? fmt::format(" during {}", kRequiredMethods[phase]) : "";
         if (cancel_sent) {

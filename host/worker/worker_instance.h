@@ -63,6 +63,7 @@ class WorkerInstance final : public RunTarget {
   pid_t pid_ = -1;
   int channel_ = -1;      // our end of the socketpair
   int output_ = -1;       // the read end of the worker's stdout/stderr pipe
+  RunProgress* state_ = nullptr;  // phase and progress, in a page shared with the worker
   FrameReader reader_;
   std::string partial_output_;  // an unterminated output line
   bool alive_ = false;
