@@ -52,6 +52,19 @@ void Daemon::Remember(const std::shared_ptr<const Plugin>& plugin, const std::st
   v.fixed_state = std::move(fixed_state);
   v.note = std::move(note);
   history_.push_back(std::move(v));
+  // Bounded: a daemon swapped a thousand times keeps the last kHistory
+  // versions of each plugin, not all of them.
+  constexpr size_t kHistory = 50;
+  size_t same = 0;
+  for (const PluginVersion& h : history_) same += h.name == history_.back().name;
+  for (auto it = history_.begin(); same > kHistory && it != history_.end();) {
+    if (it->name == history_.back().name && VersionState(*it) == "retired") {
+      it = history_.erase(it);
+      --same;
+    } else {
+      ++it;
+    }
+  }
 }
 
 std::string Daemon::VersionState(const PluginVersion& v) const {
