@@ -7,7 +7,6 @@
 #define KILN_HOST_RUN_INSTANCE_H_
 
 #include <atomic>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
