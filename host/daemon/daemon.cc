@@ -62,9 +62,7 @@ Status Daemon::Open(std::vector<std::string>* errors) {
   scheduler_ = std::make_unique<Scheduler>(ledger_.get());
   runner_ = std::make_unique<Runner>(ledger_.get(), &clock_, config_.daemon.workers);
   backfills_ = std::make_unique<BackfillManager>(ledger_.get(), config_.daemon.workers);
-  scheduler_->Configure(config_, clock_.Now());
-  runner_->Configure(config_);
-  backfills_->Configure(config_, config_.daemon.workers);
+  ApplyConfig(std::move(config_));  // the same path a reload or a swap takes
   control_ = std::make_unique<ControlServer>(io_, config_.daemon.control_socket, std::set<uid_t>{geteuid(), 0},
                                              [this](const ControlRequest& r) { return HandleControl(r); });
   s = control_->Start();
@@ -92,7 +90,6 @@ int Daemon::Run() {
   if (!s.ok()) LogLine(spdlog::level::err, LogFields{}, "cannot resume backfills: " + s.message());
   LogInfo(fmt::format("kilnd started: config {}, {} processor(s), {} worker(s), state in {}", config_path_,
                       config_.processors.size(), config_.daemon.workers, config_.daemon.state_dir));
-  for (const ProcessorConfig& p : config_.processors) Remember(p.loaded, p.plugin_path, "", "");
   Apply(std::move(actions));
   PumpBackfills();
   ArmTimer();
