@@ -1,5 +1,6 @@
 // LoadConfig: read the file, check every section, and only then publish.
 #include "host/config/config.h"
+#include "host/config/config_text.h"
 
 #include <cerrno>
 #include <cstring>
@@ -101,7 +102,12 @@ Status LoadConfig(const std::string& path, PluginResolver& resolver, Config* out
   if (errors) errors->clear();
   std::string text;
   if (Status s = ReadFile(path, &text); !s.ok()) return Fail(s.code(), {s.message()}, errors);
+  return LoadConfigText(text, path, resolver, out, errors);
+}
 
+Status LoadConfigText(const std::string& text, const std::string& path, PluginResolver& resolver,
+                      Config* out, std::vector<std::string>* errors) {
+  if (errors) errors->clear();
   TomlNode root;
   int line = 0, column = 0;
   if (Status s = ParseToml(text, &root, &line, &column); !s.ok()) {
