@@ -58,7 +58,7 @@ std::vector<std::string> Config::Dependents(std::string_view name) const {
 
 namespace {
 
-const std::vector<std::string> kTopLevelKeys = {"daemon", "processor"};
+const std::vector<std::string> kTopLevelKeys = {"daemon", "plugin", "processor"};
 
 Status ReadFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
@@ -130,6 +130,7 @@ Status LoadConfigText(const std::string& text, const std::string& path, PluginRe
   Config config;
   config.path = path;
   ReadDaemonSection(daemon_table, config_dir, &diag, &config.daemon);
+  ReadPluginSections(top.Find("plugin"), &diag, &config.daemon);
   resolver.Prepare(config.daemon);
 
   std::vector<ProcessorDraft> drafts;

@@ -8,6 +8,10 @@
 //   log_format = "text"                  # text|json
 //   log_file = ""                        # optional rotating log file
 //   control_socket = "../state/run/kilnd.sock"
+//   unchecked_plugin_dirs = []           # plugin_dirs exempt from the trust check
+//
+//   [plugin.rolling_average]             # per plugin, optional
+//   sha256 = "9f86d0..."                 # refuse the file unless it hashes to this
 //
 //   [[processor]]
 //   name = "player_cache"                # [a-z][a-z0-9_]{0,63}, unique
@@ -42,6 +46,7 @@
 #define KILN_HOST_CONFIG_CONFIG_H_
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -126,6 +131,12 @@ struct ProcessorConfig {
 
 struct DaemonConfig {
   std::vector<std::string> plugin_dirs;  // absolute; searched in order
+  // Entries of plugin_dirs whose files skip the ownership and permission
+  // check (host/loader/trust.h): the operator vouches for them.
+  std::vector<std::string> unchecked_plugin_dirs;
+  // [plugin.NAME] sha256 = "...": a plugin file whose contents hash to
+  // anything else is refused. Lowercase hex.
+  std::map<std::string, std::string, std::less<>> plugin_sha256;
   std::string state_dir;                 // absolute
   int workers = 2;
   LogOptions log;                        // log.file absolute when set

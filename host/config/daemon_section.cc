@@ -1,4 +1,5 @@
 // [daemon]: where plugins and state live, how many workers, how to log.
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -10,7 +11,8 @@ namespace kiln {
 namespace {
 
 const std::vector<std::string> kDaemonKeys = {
-    "plugin_dirs", "state_dir", "workers", "log_level", "log_format", "log_file", "control_socket"};
+    "plugin_dirs", "state_dir", "workers", "log_level", "log_format", "log_file", "control_socket",
+    "unchecked_plugin_dirs"};
 const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error", "off"};
 const std::vector<std::string> kLogFormats = {"text", "json"};
 
@@ -55,6 +57,21 @@ void ReadDaemonSection(const TomlNode* table, const std::string& config_dir, Dia
         }
         out->plugin_dirs.push_back(Resolve(config_dir, d->text));
       }
+    }
+  }
+
+  // A directory exempt from the trust check must be one kilnd searches: an
+  // exemption for a path no plugin comes from is a typo waiting to matter.
+  out->unchecked_plugin_dirs.clear();
+  std::vector<const TomlNode*> unchecked;
+  if (r.StringArray("unchecked_plugin_dirs", &unchecked)) {
+    for (const TomlNode* d : unchecked) {
+      const std::string dir = Resolve(config_dir, d->text);
+      if (std::find(out->plugin_dirs.begin(), out->plugin_dirs.end(), dir) == out->plugin_dirs.end()) {
+        diag->At(*d, fmt::format("unchecked_plugin_dirs: '{}' is not one of plugin_dirs", d->text));
+        continue;
+      }
+      out->unchecked_plugin_dirs.push_back(dir);
     }
   }
 

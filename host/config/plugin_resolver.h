@@ -39,10 +39,14 @@ class PluginResolver {
 // Resolves `name` to the file <dir>/<name>.so in the first directory that has
 // one, and loads it through a Loader. Results are cached by name, so a config
 // that names a plugin twice loads it once, and later calls return the same
-// image whatever the directories (a new image needs a new resolver). Errors:
+// image whatever the directories (a new image needs a new resolver). Before
+// any byte of the file is mapped, the file and its directories must pass
+// CheckTrustedPath (unless the directory is in unchecked_plugin_dirs) and its
+// sha256 must match the config's pin, if it has one. Errors:
 //   plugin 'x' not found in plugin_dirs (/a, /b)
 //   plugin 'X': invalid name: expected [a-z][a-z0-9_]{0,63}
-//   <the loader's one-line refusal, unchanged>
+//   plugin 'x': /a/x.so has sha256 <hex>, but [plugin.x] pins <hex>
+//   <the trust check's or the loader's one-line refusal, unchanged>
 // Safe to call from several threads.
 //
 // With `private_copies` (kilnd), the file is never loaded where it lies:
@@ -67,14 +71,24 @@ class DirectoryPluginResolver : public PluginResolver {
   void Pin(const std::string& name, std::shared_ptr<const Plugin> plugin);
 
  private:
-  Status LoadCopy(const std::string& name, const std::string& file, bool replacing,
-                  std::shared_ptr<const Plugin>* out);
+  struct Cached {
+    std::shared_ptr<const Plugin> plugin;
+    std::string file;    // the file in a plugin directory it came from
+    std::string sha256;  // of the bytes that were loaded
+  };
+  Status CheckPin(const std::string& name, const std::string& file, const std::string& sha256) const;
+  Status LoadInPlace(const std::string& name, const std::string& file, bool replacing, bool check_trust,
+                     Cached* out);
+  Status LoadCopy(const std::string& name, const std::string& file, bool replacing, bool check_trust,
+                  Cached* out);
 
   Loader& loader_;
   const bool private_copies_;
   std::mutex mu_;
   std::string copy_dir_;
-  std::map<std::string, std::shared_ptr<const Plugin>, std::less<>> cache_;
+  std::vector<std::string> unchecked_dirs_;                          // from the config
+  std::map<std::string, std::string, std::less<>> pins_;             // name -> sha256, from the config
+  std::map<std::string, Cached, std::less<>> cache_;
   std::set<std::string, std::less<>> replacing_;
   std::map<std::string, std::weak_ptr<const Plugin>> copies_;  // private copy path -> its plugin
 };

@@ -19,6 +19,10 @@ namespace kiln {
 void ReadDaemonSection(const TomlNode* table, const std::string& config_dir, Diagnostics* diag,
                        DaemonConfig* out);
 
+// Reads the [plugin.NAME] tables (`entry` is the top-level "plugin" key, or
+// null) into out->plugin_sha256.
+void ReadPluginSections(const TomlEntry* entry, Diagnostics* diag, DaemonConfig* out);
+
 // A processor as read from its table, with what the cross-processor checks
 // need to point at the right place.
 struct ProcessorDraft {

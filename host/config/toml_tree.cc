@@ -108,7 +108,13 @@ Status ParseToml(const std::string& text, TomlNode* root, int* line, int* column
   } catch (const toml::parse_error& e) {
     *line = static_cast<int>(e.source().begin.line);
     *column = static_cast<int>(e.source().begin.column);
-    return Status::InvalidArgument(std::string(e.description()));
+    // toml++ quotes what it saw, which can be a raw newline or other
+    // control character; the message must stay one line.
+    std::string message(e.description());
+    for (char& c : message) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    }
+    return Status::InvalidArgument(std::move(message));
   } catch (const std::exception& e) {
     *line = 1;
     *column = 1;

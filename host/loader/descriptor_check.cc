@@ -16,6 +16,15 @@ std::string PluginString(const char* s) {
   return std::string(s, strnlen(s, 256));
 }
 
+// Text the plugin wrote, for a one-line message: control characters as '?'.
+std::string Printable(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
 }  // namespace
 
 bool ValidPluginName(std::string_view s) {
@@ -107,7 +116,7 @@ Status VerifyDescriptor(const kiln_plugin_descriptor_t* d, const std::string& pa
 
   // 9: every required method, all missing ones at once.
   info->name = PluginString(desc.name);
-  const std::string who = fmt::format("plugin '{}' ({})", info->name, path);
+  const std::string who = fmt::format("plugin '{}' ({})", Printable(info->name), path);
   const void* methods[kRequiredMethodCount] = {
       reinterpret_cast<const void*>(desc.configure), reinterpret_cast<const void*>(desc.init),
       reinterpret_cast<const void*>(desc.extract),   reinterpret_cast<const void*>(desc.validate),
@@ -124,12 +133,12 @@ Status VerifyDescriptor(const kiln_plugin_descriptor_t* d, const std::string& pa
   // 10: identity.
   if (!ValidPluginName(info->name)) {
     return Status::Refused(fmt::format("{}: invalid name: expected [a-z][a-z0-9_]{{0,63}}, found '{}'",
-                                       who, info->name));
+                                       who, Printable(info->name)));
   }
   info->version = PluginString(desc.version);
   if (!ValidSemver(info->version)) {
     return Status::Refused(fmt::format(
-        "{}: invalid version: expected a semantic version like 1.2.3, found '{}'", who, info->version));
+        "{}: invalid version: expected a semantic version like 1.2.3, found '{}'", who, Printable(info->version)));
   }
   info->capabilities = desc.capabilities;
   if (uint64_t unknown = desc.capabilities & ~KILN_CAP_KNOWN_V1_0) {

@@ -8,6 +8,7 @@
 
 #include "host/loader/descriptor_check.h"
 #include "host/loader/elf_file.h"
+#include "host/loader/trust.h"
 
 namespace kiln {
 namespace {
@@ -49,22 +50,27 @@ const char* CxxRuntimeName(uint32_t runtime) {
 }
 
 Status Loader::Load(const std::string& path, std::shared_ptr<const Plugin>* out, PluginInfo* info,
-                    bool replacing) {
+                    LoadOptions options) {
   PluginInfo scratch;
   PluginInfo* pi = info ? info : &scratch;
   *pi = PluginInfo();
   pi->path = path;
   std::lock_guard<std::mutex> lock(mu_);
-  return Verify(path, out, pi, replacing);
+  return Verify(path, out, pi, options);
 }
 
 Status Loader::Verify(const std::string& path, std::shared_ptr<const Plugin>* out, PluginInfo* info,
-                      bool replacing) {
+                      LoadOptions options) {
   // 1-2: the file itself, before the dynamic linker maps any of it.
   ElfReport elf;
   Status s = InspectElfFile(path, &elf);
   if (!s.ok()) return s;
   info->gnu_unique_symbols = elf.gnu_unique_symbols;
+
+  // 2a: nobody but root or us can swap the file between here and dlopen.
+  if (options.check_trust) {
+    if (s = CheckTrustedPath(path); !s.ok()) return s;
+  }
 
   // 3: dlopen through Boost.DLL. RTLD_NOW so an unresolved symbol fails here,
   // not in the middle of a run; RTLD_LOCAL so plugins cannot see each other.
@@ -89,7 +95,7 @@ Status Loader::Verify(const std::string& path, std::shared_ptr<const Plugin>* ou
   kiln_plugin_descriptor_t desc;
   s = VerifyDescriptor(d, path, host_abi_minor_, info, &desc, [&](const std::string& who) {
     auto it = loaded_.find(info->name);
-    if (it != loaded_.end() && !replacing) {
+    if (it != loaded_.end() && !options.replacing) {
       if (auto other = it->second.lock()) {
         return Status::Refused(fmt::format("{}: name already loaded from {}", who, other->info().path));
       }

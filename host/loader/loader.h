@@ -4,6 +4,8 @@
 // checks, in this order, and stops at the first failure:
 //   1. the file exists and is readable;
 //   2. it is a complete ELF shared object for this machine (not an executable);
+//   2a. only root or this process's user can change it or any directory
+//       above it (host/loader/trust.h);
 //   3. dlopen(RTLD_NOW | RTLD_LOCAL) succeeds: every symbol resolves now;
 //   4. it exports KILN_ENTRY_SYMBOL, which returns a descriptor;
 //   5. the descriptor's magic;
@@ -14,7 +16,7 @@
 //  10. name and version are valid, capabilities known, name not yet loaded;
 //  11. the option schema is well formed.
 // Each refusal is one line naming the file, what was expected and what was
-// found. A file that fails step 1 or 2 never reaches the dynamic linker.
+// found. A file that fails step 1, 2 or 2a never reaches the dynamic linker.
 #ifndef KILN_HOST_LOADER_LOADER_H_
 #define KILN_HOST_LOADER_LOADER_H_
 
@@ -28,6 +30,15 @@
 
 namespace kiln {
 
+struct LoadOptions {
+  // A new version of a plugin that is loaded now (hot swap): the name may
+  // already be taken, and from now on belongs to this one.
+  bool replacing = false;
+  // Step 2a. Off only for a file in a directory the config lists in
+  // unchecked_plugin_dirs.
+  bool check_trust = true;
+};
+
 class Loader {
  public:
   // `host_abi_minor` is the minor version this loader speaks; tests lower
@@ -38,14 +49,12 @@ class Loader {
 
   // Loads and verifies `path`. On success *out holds the plugin; `info`, when
   // given, is filled with what was learned whether or not the load succeeded.
-  //
-  // `replacing`: a new version of a plugin that is loaded now (hot swap):
-  // the name may already be taken, and from now on belongs to this one.
   Status Load(const std::string& path, std::shared_ptr<const Plugin>* out,
-              PluginInfo* info = nullptr, bool replacing = false);
+              PluginInfo* info = nullptr, LoadOptions options = {});
 
  private:
-  Status Verify(const std::string& path, std::shared_ptr<const Plugin>* out, PluginInfo* info, bool replacing);
+  Status Verify(const std::string& path, std::shared_ptr<const Plugin>* out, PluginInfo* info,
+                LoadOptions options);
 
   const uint16_t host_abi_minor_;
   std::mutex mu_;

@@ -13,6 +13,15 @@
 namespace kiln {
 namespace {
 
+// Text the plugin wrote, for a one-line message: control characters as '?'.
+std::string Printable(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
 bool IsIdentifier(std::string_view s) {
   if (s.empty() || s.size() > 64 || s[0] < 'a' || s[0] > 'z') return false;
   for (char c : s) {
@@ -37,7 +46,7 @@ const char* OptionTypeName(int32_t type) {
 Status ParseOptionText(int32_t type, std::string_view text, OptionValue* out) {
   auto mismatch = [&] {
     return Status::InvalidArgument(
-        fmt::format("expected {}, found '{}'", OptionTypeName(type), text));
+        fmt::format("expected {}, found '{}'", OptionTypeName(type), Printable(text)));
   };
   const std::string s(text);
   switch (type) {
@@ -67,12 +76,12 @@ Status ParseOptionText(int32_t type, std::string_view text, OptionValue* out) {
     case KILN_OPTION_BOOL:
       if (s == "true") *out = true;
       else if (s == "false") *out = false;
-      else return Status::InvalidArgument(fmt::format("expected bool (true or false), found '{}'", text));
+      else return Status::InvalidArgument(fmt::format("expected bool (true or false), found '{}'", Printable(text)));
       return Status::OK();
     case KILN_OPTION_DATE: {
       Day day;
       Status st = ParseDay(text, &day);
-      if (!st.ok()) return st;
+      if (!st.ok()) return Status::InvalidArgument(Printable(st.message()));
       *out = s;
       return Status::OK();
     }
@@ -95,7 +104,7 @@ Status ReadOptionSchema(const kiln_option_spec_t* specs, uint32_t count,
     const kiln_option_spec_t& spec = specs[i];
     const std::string name = spec.name ? spec.name : "";
     auto bad = [&](const std::string& why) {
-      return Status::Refused(fmt::format("option schema: option {} '{}': {}", i, name, why));
+      return Status::Refused(Printable(fmt::format("option schema: option {} '{}': {}", i, name, why)));
     };
     if (!IsIdentifier(name)) return bad("invalid name, expected [a-z][a-z0-9_]{0,63}");
     if (!seen.insert(name).second) return bad("duplicate name");

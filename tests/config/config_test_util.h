@@ -56,6 +56,7 @@ class TestResolver : public PluginResolver {
     *out = std::make_shared<Plugin>(boost::dll::shared_library(), kiln_plugin_descriptor_t{}, info);
     return Status::OK();
   }
+  void Prepare(const DaemonConfig& daemon) override { directories_.Prepare(daemon); }
 
   int calls = 0;
 

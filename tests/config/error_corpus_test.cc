@@ -95,6 +95,17 @@ const std::vector<Case>& Corpus() {
        "[[processor]]\nname = \"a\"\nplugin = \"good\"\n",
        {"kiln.toml:8:8: duplicate processor name 'a' (first defined at line 2)"}},
 
+      // Control characters the config quotes (TOML escapes allow any) are
+      // shown as '?': each problem stays one line. Found by tests/fuzz/config.
+      {"control_characters_quoted",
+       "[[processor]]\nname = \"a\\nb\"\nplugin = \"good\"\noptions = { \"win\\rdow\" = 3 }\n"
+       "[[processor]]\nname = \"c\"\nplugin = \"plain\"\noptions = { since = \"2025-02-3\\u0001\" }\n",
+       {"kiln.toml:2:8: name 'a?b': expected [a-z][a-z0-9_]{0,63}",
+        "kiln.toml:4:13: plugin 'good': unknown option 'win?dow' (did you mean 'window'?)",
+        "kiln.toml:8:21: plugin 'plain': option 'since': invalid date '2025-02-3?': expected YYYY-MM-DD"}},
+      {"control_character_in_syntax_error", "[daemon]\nworkers = t\n\n",
+       {"kiln.toml:2:12: Error while parsing boolean: expected 'true', saw 't?'"}},
+
       // Options against the plugin's schema.
       {"options_against_schema",
        "[[processor]]\nname = \"a\"\nplugin = \"good\"\noptions = { windw = 3, label = 7 }\n",

@@ -4,15 +4,20 @@
 // processor misses no slot.
 #include <signal.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "host/ledger/ledger.h"
 #include "tests/support/control_client.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/subprocess.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define KILN_ASAN 1  // ASan reserves terabytes of address space: RLIMIT_AS cannot apply
@@ -139,6 +144,58 @@ TEST_F(Isolation, MisbehavingPluginsAreContainedAndTheGoodOneMissesNoSlot) {
   ASSERT_GE(slots.size(), 8u);
   for (size_t i = 1; i < slots.size(); ++i) EXPECT_EQ(slots[i] - slots[i - 1], 1000) << "missed a slot at " << i;
   for (const RunRecord& r : by["tick"]) EXPECT_LT(r.start_ms - *r.scheduled_ms, 500) << "run " << r.id << " started late";
+}
+
+// A worker sees none of kilnd's environment but a fixed PATH, the locale,
+// the time zone and sanitizer settings: no secret of the daemon's reaches
+// third-party code, and no LD_PRELOAD or shell variable changes how it runs.
+TEST_F(Isolation, WorkersGetAScrubbedEnvironment) {
+  setenv("KILN_TEST_SECRET", "hunter2", 1);
+  setenv("LD_LIBRARY_PATH", "/nonexistent", 1);
+  setenv("IFS", ":", 1);
+  std::ofstream(dir_ + "/kiln.toml") << "[daemon]\nplugin_dirs = [\"" KILN_TEST_PLUGIN_DIR "\"]\nstate_dir = \"state\"\n"
+                                        "[[processor]]\nname = \"env\"\nplugin = \"misbehave\"\n"
+                                        "options = { mode = \"environ\", pid_file = \"" + dir_ + "/env\" }\n";
+  DaemonProcess d(KILND, {"--config", dir_ + "/kiln.toml"}, dir_ + "/kilnd.log");
+  unsetenv("KILN_TEST_SECRET");
+  unsetenv("LD_LIBRARY_PATH");
+  unsetenv("IFS");
+  const std::string socket = dir_ + "/state/run/kilnd.sock";
+  ASSERT_TRUE(WaitFor([&] { return !Request(socket, "status").is_null(); }, 10s)) << d.Log();
+  ASSERT_TRUE(Request(socket, "trigger", {{"processor", "env"}}).value("ok", false));
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(dir_ + "/env"); }, 10s)) << d.Log();
+  d.Signal(SIGTERM);
+  ASSERT_EQ(d.Wait(30s), 0) << d.Log();
+
+  std::ifstream in(dir_ + "/env");
+  std::vector<std::string> names;
+  for (std::string line; std::getline(in, line);) {
+    const std::string name = line.substr(0, line.find('='));
+    if (name.find("SAN_OPTIONS") != std::string::npos || name == "TZ") continue;  // passed on when kilnd has them
+    names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"KILN_WORKER", "LANG", "PATH"}));
+}
+
+// No shell in the run path: the host binaries import nothing that runs one
+// (system, popen, wordexp) or searches PATH for a program (exec*p,
+// posix_spawnp). kilnd starts kiln-worker by absolute path with posix_spawn.
+TEST(NoShell, HostBinariesImportNothingThatRunsAShell) {
+  const std::string bin = std::filesystem::path(KILND).parent_path().string();
+  for (const std::string binary : {"kilnd", "kiln-worker", "kilnctl"}) {
+    testing::CommandResult r = testing::RunCommand("nm -D --undefined-only " + bin + "/" + binary);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_NE(r.out.find(" U "), std::string::npos) << "nm printed no imports for " << binary;
+    for (const char* symbol : {"system", "popen", "wordexp", "execl", "execlp", "execle", "execvp", "execvpe",
+                               "posix_spawnp"}) {
+      const std::string imported = std::string(" U ") + symbol;
+      for (size_t at = r.out.find(imported); at != std::string::npos; at = r.out.find(imported, at + 1)) {
+        const char next = r.out[at + imported.size()];
+        EXPECT_TRUE(next != '\n' && next != '@') << binary << " imports " << symbol;
+      }
+    }
+  }
 }
 
 }  // namespace

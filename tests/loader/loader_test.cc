@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "host/base/date.h"
+#include "host/loader/descriptor_check.h"
 #include "host/loader/loader.h"
 #include "host/run/instance.h"
 
@@ -131,6 +132,62 @@ TEST(Loader, IdentityAndSchema) {
             "plugin 'gallery' (" + G("unknown_caps") + "): unknown capability bits 0x10 for ABI 1.0");
   EXPECT_EQ(LoadError(G("bad_schema")),
             "plugin 'gallery' (" + G("bad_schema") + "): option schema: option 0 'window': unknown type 42");
+}
+
+// Descriptor checks on descriptors in memory (descriptor_check.h): what a
+// plugin wrote is quoted with control characters as '?', so a refusal stays
+// one line. Found by tests/fuzz/descriptor.
+kiln_status_t NoConfigure(const kiln_host_t*, const kiln_option_value_t*, uint32_t, void**, kiln_message_t*) {
+  return KILN_ERROR;
+}
+kiln_status_t NoInit(void*, const kiln_host_t*, kiln_message_t*) { return KILN_ERROR; }
+kiln_status_t NoPhase(void*, const kiln_run_t*, kiln_message_t*) { return KILN_ERROR; }
+void NoTeardown(void*, const kiln_host_t*) {}
+
+std::string DescriptorError(const char* name, const char* version, const kiln_option_spec_t* options = nullptr,
+                            uint32_t option_count = 0, bool methods = true) {
+  kiln_plugin_descriptor_t d{};
+  d.magic = KILN_ABI_MAGIC;
+  d.abi_major = KILN_ABI_MAJOR;
+  d.abi_minor = KILN_ABI_MINOR;
+  d.struct_size = sizeof d;
+  d.build = KILN_BUILD_SIGNATURE_THIS;
+  d.name = name;
+  d.version = version;
+  d.options = options;
+  d.option_count = option_count;
+  if (methods) {
+    d.configure = NoConfigure;
+    d.init = NoInit;
+    d.extract = d.validate = d.transform = d.save = d.post_process = NoPhase;
+    d.teardown = NoTeardown;
+  }
+  PluginInfo info;
+  kiln_plugin_descriptor_t copy;
+  Status s = VerifyDescriptor(&d, "/p.so", KILN_ABI_MINOR, &info, &copy);
+  EXPECT_EQ(s.code(), s.ok() ? Status::Code::kOk : Status::Code::kRefused);
+  return s.ToString();
+}
+
+TEST(Loader, DescriptorTextIsQuotedOnOneLine) {
+  EXPECT_EQ(DescriptorError("good", "1.0.0"), "OK");
+  EXPECT_EQ(DescriptorError("a\nb", "1.0.0"),
+            "plugin 'a?b' (/p.so): invalid name: expected [a-z][a-z0-9_]{0,63}, found 'a?b'");
+  EXPECT_EQ(DescriptorError("a\nb", "1.0.0", nullptr, 0, false),
+            "plugin 'a?b' (/p.so): missing required methods: configure, init, extract, validate, transform, save, "
+            "post_process, teardown");
+  EXPECT_EQ(DescriptorError("good", "1.0.0\r"),
+            "plugin 'good' (/p.so): invalid version: expected a semantic version like 1.2.3, found '1.0.0?'");
+  const kiln_option_spec_t bad_name[] = {{"win\ndow", KILN_OPTION_INT, 0, "5", "doc"}};
+  EXPECT_EQ(DescriptorError("good", "1.0.0", bad_name, 1),
+            "plugin 'good' (/p.so): option schema: option 0 'win?dow': invalid name, expected [a-z][a-z0-9_]{0,63}");
+  const kiln_option_spec_t bad_default[] = {{"window", KILN_OPTION_INT, 0, "5\n", "doc"},
+                                            {"day", KILN_OPTION_DATE, 0, "2025-01-0\t", "doc"}};
+  EXPECT_EQ(DescriptorError("good", "1.0.0", bad_default, 1),
+            "plugin 'good' (/p.so): option schema: option 0 'window': default: expected int, found '5?'");
+  EXPECT_EQ(DescriptorError("good", "1.0.0", bad_default + 1, 1),
+            "plugin 'good' (/p.so): option schema: option 0 'day': default: invalid date '2025-01-0?': "
+            "expected YYYY-MM-DD");
 }
 
 TEST(Loader, DuplicateNameIsRefusedWhileTheFirstIsLoaded) {

@@ -1,6 +1,7 @@
 // misbehave: a plugin that does, in extract, whatever its `mode` option says
 // a third-party plugin might do: segfault, abort, hang, allocate forever,
-// throw, exit(3), fork children then abort, flood its output. "ok" behaves.
+// throw, exit(3), fork children then abort, flood its output. "environ"
+// writes the environment it was given to pid_file. "ok" behaves.
 #include <signal.h>
 #include <unistd.h>
 
@@ -13,6 +14,8 @@
 #include <vector>
 
 #include "kiln/processor.hpp"
+
+extern char** environ;
 
 namespace {
 
@@ -50,6 +53,9 @@ class Misbehave final : public kiln::Processor {
       }
       pids.flush();
       std::abort();
+    } else if (mode_ == "environ") {
+      std::ofstream out(pid_file_);
+      for (char** e = environ; *e; ++e) out << *e << "\n";
     } else if (mode_ == "flood") {
       std::string line(1000, 'x');
       for (int i = 0; i < 20000; ++i) std::printf("%s %d\n", line.c_str(), i);  // 20 MB
