@@ -1,5 +1,7 @@
 // kilnctl verify and kilnctl run, as a user calls them: exit codes and the
 // exact lines they print.
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -91,6 +93,24 @@ TEST_F(Kilnctl, VerifyRefusesADuplicateNameAmongItsFiles) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("plugin 'gallery' (" + G("good_copy") + "): name already loaded from " + G("good")),
             std::string::npos);
+}
+
+TEST_F(Kilnctl, VerifyAndRunRefuseAPluginOthersCanChangeUnlessUnchecked) {
+  const std::string shared = dir_ + "/shared";
+  std::filesystem::create_directory(shared);
+  std::filesystem::copy_file(P("rolling_average"), shared + "/rolling_average.so");
+  chmod(shared.c_str(), 0775);
+  const std::string file = shared + "/rolling_average.so";
+  const std::string refusal = file + ": refused: untrusted path: " + shared + " is group-writable (mode 0775)";
+  CommandResult r = Run("verify " + file);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL  " + file + "\n      error         " + refusal + "\n"), std::string::npos) << r.out;
+  EXPECT_EQ(Run("verify --unchecked " + file).exit_code, 0);
+  r = Run("run " + file + " --date 2025-01-04 -o input=" + dir_ + "/games.csv -o output_dir=" + dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "kilnctl run: " + refusal + "\n");
+  r = Run("run --unchecked " + file + " --date 2025-01-04 -o input=" + dir_ + "/games.csv -o output_dir=" + dir_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST_F(Kilnctl, RunOneDayComputesTheRollingAverage) {
