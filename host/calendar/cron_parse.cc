@@ -126,7 +126,8 @@ class FieldParser {
       // "n/s" runs from n to the end of the field.
       hi = stepped && lo < spec_.step_end ? spec_.step_end : lo;
     }
-    for (int v = lo; v <= hi; v += step) out_->bits |= uint64_t{1} << (spec_.allow_nth ? v % 7 : v);
+    // 64-bit: a step up to INT_MAX ("5/2147483647") must not overflow v.
+    for (int64_t v = lo; v <= hi; v += step) out_->bits |= uint64_t{1} << (spec_.allow_nth ? v % 7 : v);
     return "";
   }
 

@@ -28,6 +28,12 @@ TEST(CronNextTest, Steps) {
   EXPECT_EQ(Fires("0 22/3 * * *", "", "2025-01-01T00:00:00Z", 2), (V{"2025-01-01T22:00:00Z", "2025-01-02T22:00:00Z"}));
   EXPECT_EQ(Fires("0,30 9,17 * * *", "", "2025-01-01T09:00:00Z", 4),
             (V{"2025-01-01T09:30:00Z", "2025-01-01T17:00:00Z", "2025-01-01T17:30:00Z", "2025-01-02T09:00:00Z"}));
+  // Steps as large as an int: only the start of the range (found by
+  // tests/fuzz/cron; stepping past the end overflowed).
+  EXPECT_EQ(Fires("5/2147483647 23-23/2147483647 * * *", "", "2025-01-01T00:00:00Z", 2),
+            (V{"2025-01-01T23:05:00Z", "2025-01-02T23:05:00Z"}));
+  EXPECT_EQ(Fires("0 0 31/2147483647 * sat/2147483647", "", "2025-01-01T00:00:00Z", 2),
+            (V{"2025-01-04T00:00:00Z", "2025-01-11T00:00:00Z"}));
 }
 
 TEST(CronNextTest, IsStrictlyAfter) {

@@ -268,6 +268,8 @@ def regressions():
     reg("config", "newline_in_option_date",
         '[[processor]]\nname = "a"\nplugin = "plain"\noptions = { since = "2025-01-0\\n" }\n')
     reg("config", "newline_in_toml_error", "[daemon]\nworkers = t\n\n")
+    # A step as large as an int overflowed the field loop (UBSan).
+    reg("cron", "step_int_max", "5/2147483647 * * * *")
     reg("descriptor", "newline_in_version", descriptor(version="2.1.0-r\n"))
     reg("descriptor", "newline_in_name_missing_methods", descriptor(name="row\ncount", methods=0x0F))
     reg("descriptor", "newline_in_option_name", descriptor(options=[("win\ndow", 2, 0, "5", "doc")]))
