@@ -2,7 +2,17 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
+#include <cstring>
+
 namespace kiln {
+
+bool IsLockedError(const Status& s) {
+  // SQLite's words for BUSY and LOCKED, passed through unchanged (tests and
+  // users know them): "database is locked", "database table is locked".
+  const std::string& m = s.message();
+  return s.code() == Status::Code::kIOError && m.size() >= 9 && m.compare(m.size() - 9, 9, "is locked") == 0;
+}
 
 Status Db::Open(const std::string& path, bool create, int busy_timeout_ms) {
   Close();
@@ -78,12 +88,23 @@ Status Db::Error(int rc, std::string_view message) const {
     case SQLITE_CONSTRAINT:
     case SQLITE_TOOBIG:
       return Status::InvalidArgument(msg.append(message));
+    case SQLITE_FULL:
+      // SQLite's "database or disk is full": the unix VFS returns it for a
+      // write that hit ENOSPC (the ledger sets no max_page_count).
+      return Status::IOError(msg + "write failed: " + std::strerror(ENOSPC));
+    case SQLITE_IOERR:
+      // SQLite records the errno of a failed I/O call (only for IOERR and
+      // CANTOPEN; for other codes it may be stale).
+      if (db_ != nullptr && sqlite3_system_errno(db_) != 0) {
+        return Status::IOError(msg.append(message) + ": " + std::strerror(sqlite3_system_errno(db_)));
+      }
+      return Status::IOError(msg.append(message));
     case SQLITE_ERROR:
     case SQLITE_MISUSE:
     case SQLITE_RANGE:
     case SQLITE_INTERNAL:
       return Status::Internal(msg.append(message));
-    default:  // BUSY, LOCKED, IOERR, FULL, CANTOPEN, READONLY, NOMEM, ...
+    default:  // BUSY, LOCKED, CANTOPEN, READONLY, NOMEM, ...
       return Status::IOError(msg.append(message));
   }
 }

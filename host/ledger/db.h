@@ -19,6 +19,11 @@ struct sqlite3_stmt;
 
 namespace kiln {
 
+// True for an error caused by another connection holding the lock
+// (SQLITE_BUSY, SQLITE_LOCKED: "ledger PATH: database is locked") once
+// busy_timeout has passed: worth waiting for, unlike a damaged file.
+bool IsLockedError(const Status& s);
+
 class Db {
  public:
   Db() = default;
@@ -38,6 +43,9 @@ class Db {
   Status QueryText(const char* sql, std::string* out);
 
   // "ledger PATH: <message>", with a Status code chosen from the SQLite code.
+  // A write the operating system refused says why: "ledger PATH: write
+  // failed: No space left on device" (SQLITE_FULL), "ledger PATH: disk I/O
+  // error: Read-only file system" (SQLITE_IOERR, SQLITE_READONLY).
   Status Error(int rc) const;
   Status Error(int rc, std::string_view message) const;
 

@@ -15,6 +15,11 @@ std::optional<Phase> PhaseByName(const std::string& name) {
   return std::nullopt;
 }
 
+// A ledger write refused for a reason that passes (disk full, read-only,
+// locked by another process, an I/O error) is retried this often, doubling.
+constexpr auto kFirstRetry = std::chrono::milliseconds(100);
+constexpr auto kMaxRetry = std::chrono::milliseconds(2000);
+
 void RecordPhases(const std::vector<PhaseResult>& phases, RunRecord* rec) {
   for (const PhaseResult& p : phases) {
     if (auto phase = PhaseByName(p.name)) rec->phase(*phase) = p.millis;
@@ -98,12 +103,15 @@ RunRecord Runner::Execute(const std::shared_ptr<InstancePool>& pool, const RunIn
     rec.error = "dropped: kilnd stopped before a worker was free";
     return rec;
   }
-  Status s = ledger_->BeginRun(&rec);
+  // Not on record, so not run: a run the ledger cannot see must not write.
+  // While the ledger cannot take it (disk full, locked), the run waits.
+  Status s = Persist("start", LogFields{p.loaded->name(), p.name, "", rec.partition.value_or("")},
+                     [&] { return ledger_->BeginRun(&rec); });
   if (!s.ok()) {
-    // Not on record, so not run: a run the ledger cannot see must not write.
     LogLine(spdlog::level::err, LogFields{p.loaded->name(), p.name, "", rec.partition.value_or("")},
             "cannot record the run, not starting it: " + s.message());
-    rec.status = RunStatus::kFailed;
+    rec.id = 0;
+    rec.status = drop_queued_.load() ? RunStatus::kCancelled : RunStatus::kFailed;
     rec.error = s.message();
     return rec;
   }
@@ -168,11 +176,14 @@ RunRecord Runner::Execute(const std::shared_ptr<InstancePool>& pool, const RunIn
                              fmt::format("({} more lines dropped)", flight->log_dropped)});
     }
     if (!flight->log.empty()) {
-      Status logged = ledger_->AppendRunLog(rec.id, flight->log);
+      Status logged = Persist("log lines", fields, [&] { return ledger_->AppendRunLog(rec.id, flight->log); });
       if (!logged.ok()) LogLine(spdlog::level::warn, fields, "cannot keep the run's log lines: " + logged.message());
     }
   }
-  Status recorded = ledger_->FinishRun(rec);
+  // Reported only once on disk: until the ledger takes the end (disk full,
+  // locked), the run stays in flight. If kilnd stops first, the ledger still
+  // says running, and the next kilnd marks it abandoned and runs it again.
+  Status recorded = Persist("end", fields, [&] { return ledger_->FinishRun(rec); });
   if (!recorded.ok()) LogLine(spdlog::level::err, fields, "cannot record the run's end: " + recorded.message());
   LogLine(rec.status == RunStatus::kSucceeded ? spdlog::level::info : spdlog::level::warn, fields,
           fmt::format("{} run {}: {} records in {} ms{}{}", TriggerName(rec.trigger), RunStatusName(rec.status),
@@ -184,7 +195,42 @@ RunRecord Runner::Execute(const std::shared_ptr<InstancePool>& pool, const RunIn
   return rec;
 }
 
-void Runner::DropQueued() { drop_queued_.store(true); }
+Status Runner::Persist(const char* what, const LogFields& fields, const std::function<Status()>& write) {
+  Status s = write();
+  if (s.ok() || s.code() != Status::Code::kIOError) return s;
+  LogLine(spdlog::level::err, fields,
+          fmt::format("cannot record the run's {} (retrying until the ledger accepts it): {}", what, s.message()));
+  const auto began = std::chrono::steady_clock::now();
+  auto delay = kFirstRetry;
+  for (int attempts = 2;; ++attempts) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (changed_.wait_for(lock, delay, [this] { return drop_queued_.load(); })) {
+        LogLine(spdlog::level::err, fields,
+                fmt::format("kilnd is stopping: gave up recording the run's {} after {} attempt(s): {}", what,
+                            attempts - 1, s.message()));
+        return s;
+      }
+    }
+    s = write();
+    if (s.ok()) {
+      LogLine(spdlog::level::info, fields,
+              fmt::format("ledger accepted the run's {} after {} attempts in {:.1f} s", what, attempts,
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()));
+      return s;
+    }
+    if (s.code() != Status::Code::kIOError) return s;
+    delay = std::min<std::chrono::milliseconds>(delay * 2, kMaxRetry);
+  }
+}
+
+void Runner::DropQueued() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    drop_queued_.store(true);
+  }
+  changed_.notify_all();  // wakes runs waiting to retry a ledger write
+}
 
 void Runner::Cancel(const std::string& processor) {
   std::lock_guard<std::mutex> lock(mu_);

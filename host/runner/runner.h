@@ -23,6 +23,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "host/base/log.h"
 #include "host/config/config.h"
 #include "host/ledger/ledger.h"
 #include "host/runner/instance_pool.h"
@@ -62,7 +63,7 @@ class Runner {
 
   // Runs still waiting for a worker will not start: they are reported as
   // cancelled with id 0 and never recorded. For shutdown, which drains only
-  // the runs already running.
+  // the runs already running. Runs retrying a ledger write stop retrying.
   void DropQueued();
 
   // Raises the cancel flag of every in-flight run of `processor` (all
@@ -97,6 +98,11 @@ class Runner {
     RunLogSink sink;
   };
 
+  // Runs `write` (a ledger write for the run) and, while it fails with an
+  // IOError (disk full, read-only, locked by another process, I/O error),
+  // logs once and retries with backoff (100 ms doubling to 2 s) until it
+  // succeeds or kilnd stops (DropQueued). Other errors return at once.
+  Status Persist(const char* what, const LogFields& fields, const std::function<Status()>& write);
   // Runs one intent on the calling worker and returns its final record.
   RunRecord Execute(const std::shared_ptr<InstancePool>& pool, const RunIntent& intent);
   // The run's ledger record as it starts.
