@@ -131,8 +131,13 @@ Status ControlServer::Start() {
 
   struct stat st;
   if (lstat(path_.c_str(), &st) == 0) {
+    // Never removed: only a socket can be kilnd's own leftover.
     if (!S_ISSOCK(st.st_mode)) {
-      return Status::IOError(fmt::format("control_socket {}: exists and is not a socket", path_));
+      const char* kind = S_ISDIR(st.st_mode)   ? "a directory"
+                         : S_ISREG(st.st_mode) ? "a regular file"
+                         : S_ISLNK(st.st_mode) ? "a symbolic link"
+                                               : "a special file";
+      return Status::IOError(fmt::format("control_socket {}: exists and is {}, not a socket", path_, kind));
     }
     // A socket someone answers on belongs to a live kilnd; one nobody
     // answers on is left over from a crash.
@@ -140,7 +145,17 @@ Status ControlServer::Start() {
     boost::system::error_code ec;
     probe.connect(stream_protocol::endpoint(path_), ec);
     if (!ec) return Status::IOError(fmt::format("control_socket {}: in use by another kilnd", path_));
-    unlink(path_.c_str());
+    if (ec != boost::asio::error::connection_refused) {
+      // Only ECONNREFUSED proves nobody listens (a kill -9 leaves exactly
+      // that); anything else (EACCES, EAGAIN from a full backlog) is not
+      // proof, and the socket may be a live kilnd's.
+      return Status::IOError(fmt::format("control_socket {}: exists and cannot be probed: {}", path_, ec.message()));
+    }
+    LogLine(spdlog::level::info, LogFields{},
+            fmt::format("control_socket {}: removing a stale socket nobody listens on (left by a kilnd that died)", path_));
+    if (unlink(path_.c_str()) != 0 && errno != ENOENT) {
+      return Status::IOError(fmt::format("control_socket {}: cannot remove the stale socket: {}", path_, std::strerror(errno)));
+    }
   }
 
   boost::system::error_code ec;

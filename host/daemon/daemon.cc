@@ -1,10 +1,14 @@
 #include "host/daemon/daemon.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -33,49 +37,135 @@ Status MakeStateDir(const std::string& dir) {
   return Status::OK();
 }
 
-}  // namespace
-
-Daemon::Daemon(std::string config_path) : config_path_(std::move(config_path)) {
-  resolver_ = std::make_unique<DirectoryPluginResolver>(loader_, /*private_copies=*/true);
+// One kilnd per state directory: two would both resume the same backfills
+// and run their partitions twice. An flock on <state_dir>/kilnd.lock, held
+// for kilnd's life; the kernel drops it when kilnd dies, even by kill -9, so
+// the file left behind is never stale. It holds the owner's pid, for the
+// error message.
+Status LockStateDir(const std::string& dir, int* fd_out) {
+  const std::string path = dir + "/kilnd.lock";
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError(fmt::format("state_dir {}: cannot open {}: {}", dir, path, std::strerror(errno)));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char pid[32] = {};
+    const ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    close(fd);
+    if (err == EWOULDBLOCK) {
+      std::string owner = n > 0 ? std::string(pid, static_cast<size_t>(n)) : std::string("unknown");
+      while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' ')) owner.pop_back();
+      return Status::IOError(fmt::format("state_dir {}: in use by another kilnd (pid {})", dir, owner));
+    }
+    return Status::IOError(fmt::format("state_dir {}: cannot lock {}: {}", dir, path, std::strerror(err)));
+  }
+  const std::string pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    // The lock is what matters; the pid is only for the message.
+    LogWarn(fmt::format("state_dir {}: cannot write the pid to {}: {}", dir, path, std::strerror(errno)));
+  }
+  *fd_out = fd;
+  return Status::OK();
 }
 
-Daemon::~Daemon() = default;
+// Runs `attempt` (a ledger step at start) until it stops failing because
+// another process holds the ledger's lock: kilnd waits for the lock rather
+// than exiting, and says so once. Each attempt itself waits busy_timeout.
+Status WhileLocked(const std::function<Status()>& attempt) {
+  Status s = attempt();
+  if (!IsLockedError(s)) return s;
+  LogLine(spdlog::level::err, LogFields{},
+          s.message() + ": another process holds the ledger's lock; kilnd waits for it (retrying every second)");
+  const auto began = std::chrono::steady_clock::now();
+  while (IsLockedError(s)) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    s = attempt();
+  }
+  if (s.ok()) {
+    LogInfo(fmt::format("ledger lock released after {:.1f} s: starting",
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()));
+  }
+  return s;
+}
+
+}  // namespace
+
+// kilnd's resolver: the private plugin copies go into <state_dir>/plugins,
+// so the state directory is checked (created, writable) as soon as the
+// config names it, before any copy: a read-only state directory is then
+// reported as itself, not as a copy that failed.
+class StateDirResolver : public DirectoryPluginResolver {
+ public:
+  explicit StateDirResolver(Loader& loader) : DirectoryPluginResolver(loader, /*private_copies=*/true) {}
+  void Prepare(const DaemonConfig& daemon) override {
+    DirectoryPluginResolver::Prepare(daemon);
+    state_dir_ = MakeStateDir(daemon.state_dir);
+  }
+  Status Resolve(const std::string& name, const std::vector<std::string>& plugin_dirs,
+                 std::shared_ptr<const Plugin>* out) override {
+    if (!state_dir_.ok()) return state_dir_;
+    return DirectoryPluginResolver::Resolve(name, plugin_dirs, out);
+  }
+  // The state directory's problem, if the last config loaded had one.
+  const Status& state_dir() const { return state_dir_; }
+
+ private:
+  Status state_dir_;
+};
+
+Daemon::Daemon(std::string config_path) : config_path_(std::move(config_path)) {
+  resolver_ = std::make_unique<StateDirResolver>(loader_);
+}
+
+Daemon::~Daemon() {
+  if (lock_fd_ >= 0) close(lock_fd_);
+}
 
 Status Daemon::Open(std::vector<std::string>* errors) {
   Status s = LoadConfig(config_path_, *resolver_, &config_, errors);
+  if (const Status& state = static_cast<StateDirResolver&>(*resolver_).state_dir(); !s.ok() && !state.ok()) {
+    *errors = {state.message()};  // the cause of every plugin error after it
+    return state;
+  }
   if (!s.ok()) return s;
   s = InitLogging(config_.daemon.log);
   if (!s.ok()) {
     errors->push_back(config_path_ + ": " + s.message());
     return s;
   }
+  auto fail = [&](const Status& failed) {
+    errors->push_back(failed.message());
+    if (control_) control_->Stop();  // removes the socket only if this kilnd bound it
+    return failed;
+  };
+  // The order decides which error a refused start reports: an unwritable
+  // state directory first, then a control socket another kilnd serves
+  // (checked before anything in the state directory is touched), then a
+  // state directory another kilnd uses through a different socket.
   s = MakeStateDir(config_.daemon.state_dir);
-  if (!s.ok()) {
-    errors->push_back(s.message());
-    return s;
-  }
-  s = Ledger::Open(config_.daemon.state_dir + "/ledger.db", LedgerOptions(), &ledger_);
-  if (!s.ok()) {
-    errors->push_back(s.message());
-    return s;
-  }
+  if (!s.ok()) return fail(s);
+  // Bound now, served once the loop runs (after ApplyConfig below).
+  control_ = std::make_unique<ControlServer>(io_, config_.daemon.control_socket, std::set<uid_t>{geteuid(), 0},
+                                             [this](const ControlRequest& r) { return HandleControl(r); });
+  s = control_->Start();
+  if (!s.ok()) return fail(s);
+  s = LockStateDir(config_.daemon.state_dir, &lock_fd_);
+  if (!s.ok()) return fail(s);
+  const std::string ledger_path = config_.daemon.state_dir + "/ledger.db";
+  s = WhileLocked([&] { return Ledger::Open(ledger_path, LedgerOptions(), &ledger_); });
+  if (!s.ok()) return fail(s);
   scheduler_ = std::make_unique<Scheduler>(ledger_.get());
   runner_ = std::make_unique<Runner>(ledger_.get(), &clock_, config_.daemon.workers);
   backfills_ = std::make_unique<BackfillManager>(ledger_.get(), config_.daemon.workers);
   ApplyConfig(std::move(config_));  // the same path a reload or a swap takes
-  control_ = std::make_unique<ControlServer>(io_, config_.daemon.control_socket, std::set<uid_t>{geteuid(), 0},
-                                             [this](const ControlRequest& r) { return HandleControl(r); });
-  s = control_->Start();
-  if (!s.ok()) {
-    errors->push_back(s.message());
-    return s;
-  }
   return Status::OK();
 }
 
 int Daemon::Run() {
   std::vector<RunRecord> abandoned;
-  Status s = ledger_->MarkAbandoned(ToUnixMillis(clock_.Now()), &abandoned);
+  Status s = WhileLocked([&] {
+    abandoned.clear();
+    return ledger_->MarkAbandoned(ToUnixMillis(clock_.Now()), &abandoned);
+  });
   if (!s.ok()) {
     LogLine(spdlog::level::err, LogFields{}, s.message());
     return 1;
@@ -208,10 +298,37 @@ void Daemon::Reload() {
   ReloadConfig(&errors);
 }
 
+// The resolver hands a reload the plugins it already loaded, whatever the
+// disk now holds; a reload must still fail where a fresh start would, so
+// each plugin's file must be in a plugin_dir (one removed while kilnd runs
+// is the usual cause). The loaded versions keep running either way.
+Status Daemon::CheckPluginFiles(const Config& next, std::vector<std::string>* errors) {
+  std::set<std::string> reported;
+  for (const ProcessorConfig& p : next.processors) {
+    bool found = false;
+    for (const std::string& dir : next.daemon.plugin_dirs) {
+      std::error_code ec;
+      if (std::filesystem::exists(std::filesystem::path(dir) / (p.plugin + ".so"), ec)) found = true;
+    }
+    if (found || !reported.insert(p.plugin).second) continue;
+    std::vector<std::string> missing;
+    for (const std::string& dir : next.daemon.plugin_dirs) {
+      std::error_code ec;
+      if (!std::filesystem::is_directory(dir, ec)) missing.push_back(dir);
+    }
+    errors->push_back(fmt::format("{}:{}:{}: plugin '{}' not found in plugin_dirs ({}){}", config_path_, p.where.line,
+                                  p.where.column, p.plugin, fmt::join(next.daemon.plugin_dirs, ", "),
+                                  missing.empty() ? "" : fmt::format(" (missing: {})", fmt::join(missing, ", "))));
+  }
+  if (errors->empty()) return Status::OK();
+  return Status::NotFound(errors->front());
+}
+
 Status Daemon::ReloadConfig(std::vector<std::string>* errors) {
   NotifyReloading();
   Config next;
   Status s = LoadConfig(config_path_, *resolver_, &next, errors);
+  if (s.ok()) s = CheckPluginFiles(next, errors);
   if (!s.ok()) {
     for (const std::string& e : *errors) LogLine(spdlog::level::err, LogFields{}, e);
     LogWarn(fmt::format("reload failed with {} error(s): keeping the running config", errors->size()));
@@ -228,6 +345,7 @@ void Daemon::Shutdown(int signal) {
   NotifyStopping();
   control_->Stop();
   if (inotify_) inotify_->close();
+  if (dir_poll_) dir_poll_->cancel();
   for (auto& [name, t] : debounce_) t->cancel();
   timer_.cancel();
   signals_.cancel();

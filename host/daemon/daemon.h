@@ -12,6 +12,7 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -55,6 +56,8 @@ class Daemon {
   void ArmWatchdog();
   // Starts the runs backfills have ready.
   void PumpBackfills();
+  // For a reload: every plugin of `next` has its file in a plugin_dir.
+  Status CheckPluginFiles(const Config& next, std::vector<std::string>* errors);
   // Reloads the config; errors (one per line) in *errors on failure.
   Status ReloadConfig(std::vector<std::string>* errors);
 
@@ -64,6 +67,13 @@ class Daemon {
   Status SwapPlugin(const std::string& name, std::string* outcome);
   void RollBack(const std::string& processor);
   void WatchPluginDirs();
+  // Adds an inotify watch on one plugin_dir; false (errno set) if it cannot.
+  bool WatchPluginDir(const std::string& dir);
+  // A watched plugin_dir was removed or moved away: say so, poll for it.
+  void OnPluginDirGone(int wd, bool moved);
+  // Once a second while a plugin_dir is missing: re-arm its watch when it is
+  // back, and look at the plugin files already in it.
+  void PollMissingDirs();
   void ReadPluginEvents();
   void OnPluginFileChanged(const std::string& name);
   Status TrialRun(const ProcessorConfig& p);
@@ -122,6 +132,8 @@ class Daemon {
   int inotify_fd_ = -1;
   std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_;
   std::map<int, std::string> watched_dirs_;  // inotify watch descriptor -> directory
+  std::set<std::string> missing_dirs_;       // plugin_dirs not there (not watched)
+  std::unique_ptr<boost::asio::steady_timer> dir_poll_;
   std::map<std::string, std::shared_ptr<boost::asio::steady_timer>> debounce_;
   std::map<std::string, std::pair<uintmax_t, int64_t>> last_seen_;  // plugin -> (size, mtime)
   std::array<char, 8192> event_buffer_;
@@ -131,6 +143,7 @@ class Daemon {
   boost::asio::steady_timer watchdog_{io_};
   bool stopping_ = false;
   int exit_code_ = 0;
+  int lock_fd_ = -1;  // <state_dir>/kilnd.lock, flocked for kilnd's life
 };
 
 }  // namespace kiln

@@ -177,13 +177,74 @@ void Daemon::WatchPluginDirs() {
     return;
   }
   for (const std::string& dir : config_.daemon.plugin_dirs) {
-    // A file written in place ends with CLOSE_WRITE; one renamed in, MOVED_TO.
-    int wd = inotify_add_watch(inotify_fd_, dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
-    if (wd >= 0) watched_dirs_[wd] = dir;
-    else LogLine(spdlog::level::warn, LogFields{}, fmt::format("cannot watch plugin_dir {}: {}", dir, std::strerror(errno)));
+    if (!WatchPluginDir(dir)) {
+      LogLine(spdlog::level::warn, LogFields{},
+              fmt::format("cannot watch plugin_dir {}: {}; watching for it to appear", dir, std::strerror(errno)));
+      missing_dirs_.insert(dir);
+    }
   }
   inotify_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_, inotify_fd_);
   ReadPluginEvents();
+  PollMissingDirs();
+}
+
+bool Daemon::WatchPluginDir(const std::string& dir) {
+  // A file written in place ends with CLOSE_WRITE; one renamed in, MOVED_TO.
+  // The directory itself going away (rm -rf, mv) ends the watch.
+  const int wd = inotify_add_watch(inotify_fd_, dir.c_str(),
+                                   IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF |
+                                       IN_ONLYDIR);
+  if (wd < 0) return false;
+  watched_dirs_[wd] = dir;
+  return true;
+}
+
+void Daemon::OnPluginDirGone(int wd, bool moved) {
+  auto it = watched_dirs_.find(wd);
+  if (it == watched_dirs_.end()) return;
+  const std::string dir = it->second;
+  watched_dirs_.erase(it);
+  // A moved directory keeps its watch (it follows the inode): drop it, the
+  // path is what the config names.
+  if (moved) inotify_rm_watch(inotify_fd_, wd);
+  missing_dirs_.insert(dir);
+  LogLine(spdlog::level::warn, LogFields{},
+          fmt::format("plugin_dir {} was {}: loaded plugins keep running; watching for it to come back", dir,
+                      moved ? "moved away" : "removed"));
+  PollMissingDirs();
+}
+
+void Daemon::PollMissingDirs() {
+  if (missing_dirs_.empty() || stopping_) return;
+  if (!dir_poll_) dir_poll_ = std::make_unique<boost::asio::steady_timer>(io_);
+  // Polled, not watched: the parent may be gone too. Once a second costs
+  // nothing while every directory is there (the timer is then idle).
+  dir_poll_->expires_after(std::chrono::seconds(1));
+  dir_poll_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    for (auto it = missing_dirs_.begin(); it != missing_dirs_.end();) {
+      const std::string dir = *it;
+      struct stat st;
+      if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || !WatchPluginDir(dir)) {
+        ++it;
+        continue;
+      }
+      it = missing_dirs_.erase(it);
+      LogLine(spdlog::level::info, LogFields{}, fmt::format("plugin_dir {} is back: watching it again", dir));
+      // Files copied in before the watch was armed: look at each plugin of
+      // the config the directory has (an identical file changes nothing).
+      for (const ProcessorConfig& p : config_.processors) {
+        if (!std::filesystem::exists(std::filesystem::path(dir) / (p.plugin + ".so"))) continue;
+        auto& timer = debounce_[p.plugin];
+        if (!timer) timer = std::make_shared<boost::asio::steady_timer>(io_);
+        timer->expires_after(kDebounce);
+        timer->async_wait([this, name = p.plugin](const boost::system::error_code& wait_ec) {
+          if (!wait_ec) OnPluginFileChanged(name);
+        });
+      }
+    }
+    PollMissingDirs();
+  });
 }
 
 void Daemon::ReadPluginEvents() {
@@ -192,6 +253,11 @@ void Daemon::ReadPluginEvents() {
     for (size_t off = 0; off + sizeof(inotify_event) <= n;) {
       const auto* e = reinterpret_cast<const inotify_event*>(event_buffer_.data() + off);
       off += sizeof(inotify_event) + e->len;
+      if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+        // IN_IGNORED alone: the watch ended some other way (unmounted).
+        OnPluginDirGone(e->wd, (e->mask & IN_MOVE_SELF) != 0);
+        continue;
+      }
       if (e->len == 0) continue;
       const std::string file = e->name;
       if (file.size() <= 3 || file.compare(file.size() - 3, 3, ".so") != 0) continue;
@@ -231,6 +297,7 @@ void Daemon::OnPluginFileChanged(const std::string& name) {
     }
   }
   if (!now) return;
+  if (!debounce_[name]) debounce_[name] = std::make_shared<boost::asio::steady_timer>(io_);
   auto seen = last_seen_.find(name);
   if (seen == last_seen_.end() || seen->second != *now) {
     last_seen_[name] = *now;

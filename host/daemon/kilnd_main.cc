@@ -8,6 +8,7 @@
 // at start; 2 bad command line.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include <CLI/CLI.hpp>
 
@@ -58,7 +59,12 @@ int main(int argc, char** argv) {
   if (!s.ok()) {
     for (const std::string& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
     if (errors.empty()) std::fprintf(stderr, "kilnd: %s\n", s.message().c_str());
-    return 1;
+    // Leave without unwinding: the loaded config owns the private plugin
+    // copies in <state_dir>/plugins and deletes them when destroyed, and a
+    // kilnd refused because another one serves that state directory must
+    // not delete the files the other one runs.
+    std::fflush(nullptr);
+    std::_Exit(1);
   }
   return daemon.Run();
 }

@@ -21,11 +21,13 @@
 namespace kiln::testing {
 
 // The ledger at `path`, opened read-only (mode=ro): a test looking at it
-// never changes it, whether kilnd is running or was just killed.
+// never changes it, whether kilnd is running or was just killed. On a
+// read-only file system, where SQLite cannot create the -shm file of a WAL
+// database, pass `immutable` (nothing may be writing it then).
 class LedgerView {
  public:
-  explicit LedgerView(const std::string& path) {
-    const std::string uri = "file:" + path + "?mode=ro";
+  explicit LedgerView(const std::string& path, bool immutable = false) {
+    const std::string uri = "file:" + path + (immutable ? "?mode=ro&immutable=1" : "?mode=ro");
     if (sqlite3_open_v2(uri.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) != SQLITE_OK) {
       error_ = db_ != nullptr ? sqlite3_errmsg(db_) : "cannot open";
       sqlite3_close(db_);
