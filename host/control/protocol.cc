@@ -3,6 +3,29 @@
 #include <fmt/format.h>
 
 namespace kiln {
+namespace {
+
+// The deepest nesting of arrays and objects in `text`, which is valid JSON.
+int JsonDepth(std::string_view text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > deepest) deepest = depth;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+}  // namespace
 
 ControlReply ControlReply::Ok(nlohmann::json result) {
   ControlReply r;
@@ -27,6 +50,10 @@ bool ParseControlRequest(std::string_view line, ControlRequest* out, ControlRepl
   nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     *error = ControlReply::Error("malformed", "request is not valid JSON");
+    return false;
+  }
+  if (JsonDepth(line) > kMaxRequestDepth) {
+    *error = ControlReply::Error("malformed", fmt::format("request nests deeper than {} levels", kMaxRequestDepth));
     return false;
   }
   if (!j.is_object()) {

@@ -13,6 +13,10 @@ namespace kiln {
 
 inline constexpr int kControlProtocolVersion = 1;
 inline constexpr size_t kMaxRequestBytes = 1 << 20;
+// Deepest nesting of arrays and objects a request may have. Copying,
+// comparing or printing a JSON value recurses once per level, so a request
+// of a megabyte of '[' would overflow the stack of whatever handled it.
+inline constexpr int kMaxRequestDepth = 64;
 
 struct ControlRequest {
   std::string method;

@@ -81,6 +81,14 @@ TEST_F(Control, SocketIsPrivateAndBadRequestsGetErrorReplies) {
             "invalid_argument: parameter 'run': expected an integer");
   EXPECT_EQ(error(R"({"v":1,"method":"show","params":{"run":99}})"), "not_found: run 99 not found");
   EXPECT_EQ(error(std::string(2 << 20, 'x')), "too_large: request exceeds 1048576 bytes");
+  // Deep nesting within the size limit: copying it overflowed kilnd's stack
+  // (found by tests/fuzz/protocol).
+  const std::string deep(200000, '['), closed(200000, ']');
+  EXPECT_EQ(error(R"({"v":1,"method":"status","params":{"a":)" + deep + closed + "}}"),
+            "malformed: request nests deeper than 64 levels");
+  // Brackets inside strings are text, not nesting.
+  EXPECT_TRUE(json::parse(RawRequest(socket_, R"({"v":1,"method":"status","params":{"a":")" + deep + R"("}})"),
+                          nullptr, false)["ok"]);
   // None of it hurt the daemon.
   EXPECT_TRUE(Call("status")["ok"]);
   EXPECT_TRUE(d->Running());
