@@ -294,7 +294,17 @@ int main(int argc, char** argv) {
   if (sanitized) o.mutations /= 4;
   if (const char* m = std::getenv("KILN_FUZZ_MUTATIONS")) o.mutations = std::stoull(m);
 
-  for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGALRM}) signal(sig, OnFatalSignal);
+  // On an alternate stack, so a stack overflow is reported too.
+  static char alt_stack[1 << 16];
+  stack_t ss{};
+  ss.ss_sp = alt_stack;
+  ss.ss_size = sizeof alt_stack;
+  sigaltstack(&ss, nullptr);
+  struct sigaction sa {};
+  sa.sa_handler = OnFatalSignal;
+  sa.sa_flags = SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGALRM}) sigaction(sig, &sa, nullptr);
   if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(OnSanitizerDeath);
   if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
 
