@@ -5,7 +5,7 @@
 //   2. a fixed number of inputs mutated from those files by a seeded PRNG
 //      (bit flips, byte inserts and deletes, interesting values, numbers,
 //      splices between files): the same inputs on every run and machine.
-//      Under ASan/UBSan a quarter as many; KILN_FUZZ_MUTATIONS overrides.
+//      Under ASan/UBSan a tenth as many; KILN_FUZZ_MUTATIONS overrides.
 // Before each input runs it is written to <work>/<target>.current, so when
 // the target crashes, aborts (a FUZZ_CHECK, a sanitizer) or hangs, the
 // failing input is on disk; the fatal-signal and sanitizer-death handlers
@@ -288,10 +288,10 @@ int main(int argc, char** argv) {
     else if (a.rfind("--", 0) == 0) Usage(argv[0]);
     else o.inputs.push_back(a);
   }
-  // Sanitized builds run several times slower: a quarter of the mutations
-  // keeps their test time near the plain build's.
+  // Sanitized (Debug) builds run ten to twenty times slower: a tenth of the
+  // mutations keeps their test time near the plain build's.
   const bool sanitized = __sanitizer_set_death_callback != nullptr;
-  if (sanitized) o.mutations /= 4;
+  if (sanitized) o.mutations /= 10;
   if (const char* m = std::getenv("KILN_FUZZ_MUTATIONS")) o.mutations = std::stoull(m);
 
   // On an alternate stack, so a stack overflow is reported too.
