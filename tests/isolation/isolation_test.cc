@@ -19,10 +19,12 @@
 #include "tests/support/daemon_process.h"
 #include "tests/support/subprocess.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define KILN_ASAN 1  // ASan reserves terabytes of address space: RLIMIT_AS cannot apply
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// ASan and TSan reserve terabytes of address space (RLIMIT_AS cannot apply)
+// and catch SIGSEGV themselves.
+#define KILN_SANITIZED 1
 #else
-#define KILN_ASAN 0
+#define KILN_SANITIZED 0
 #endif
 
 namespace kiln {
@@ -63,7 +65,7 @@ TEST_F(Isolation, MisbehavingPluginsAreContainedAndTheGoodOneMissesNoSlot) {
   };
   for (const char* mode : {"segfault", "abort", "throw", "exit", "forkbomb", "flood"}) add(mode);
   add("hang", "timeout = \"1s\"\n");
-  if (!KILN_ASAN) add("alloc", "memory_limit = \"512MiB\"\n");
+  if (!KILN_SANITIZED) add("alloc", "memory_limit = \"512MiB\"\n");
   std::ofstream(dir_ + "/kiln.toml") << config;
 
   DaemonProcess d(KILND, {"--config", dir_ + "/kiln.toml"}, dir_ + "/kilnd.log");
@@ -92,11 +94,11 @@ TEST_F(Isolation, MisbehavingPluginsAreContainedAndTheGoodOneMissesNoSlot) {
   auto has = [&](const std::string& p, const std::string& status_and_error) {
     return errors_of(p).count(status_and_error) > 0;
   };
-  // Under ASan the sanitizer catches the SIGSEGV and ends the worker itself
+  // Under ASan or TSan the sanitizer catches the SIGSEGV and ends the worker itself
   // (exit status or SIGABRT, per ASAN_OPTIONS); the containment is the same.
   bool segv = false;
   for (const auto& [text, n] : errors_of("segfault")) {
-    segv |= KILN_ASAN ? text.rfind("failed: processor 'segfault': worker ", 0) == 0 &&
+    segv |= KILN_SANITIZED ? text.rfind("failed: processor 'segfault': worker ", 0) == 0 &&
                             text.find(" during extract") != std::string::npos
                       : text == "failed: processor 'segfault': worker killed by SIGSEGV (Segmentation fault) during extract";
   }
@@ -108,7 +110,7 @@ TEST_F(Isolation, MisbehavingPluginsAreContainedAndTheGoodOneMissesNoSlot) {
   EXPECT_TRUE(has("exit", "failed: processor 'exit': worker exited with status 3 during extract"))
       << ::testing::PrintToString(errors_of("exit"));
   EXPECT_TRUE(has("hang", "timed_out: timed out after 1000 ms")) << ::testing::PrintToString(errors_of("hang"));
-  if (!KILN_ASAN) {
+  if (!KILN_SANITIZED) {
     bool memory = false;
     for (const RunRecord& r : by["alloc"]) memory |= r.error.find("memory limit exceeded") != std::string::npos;
     EXPECT_TRUE(memory) << ::testing::PrintToString(errors_of("alloc"));

@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include "host/base/sha256.h"
 #include "host/ledger/ledger.h"
 #include "tests/support/control_client.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/subprocess.h"
 
 namespace kiln {
 namespace {
@@ -125,6 +127,34 @@ TEST_P(Swap, ReplaceRefuseRollBackAndUnload) {
                 fs::copy_options::overwrite_existing);
   EXPECT_TRUE(WaitFor([&] { return LatestIs("1.0.0", RunStatus::kSucceeded); }, 10s)) << kilnd_->Log();
   EXPECT_TRUE(Request(socket_, "status")["ok"]);
+}
+
+// A pinned plugin swaps only to the pinned contents: a new file that hashes
+// to anything else is refused before it is mapped, and the old one serves on.
+TEST_P(Swap, APinnedPluginSwapsOnlyToThePinnedContents) {
+  ASSERT_TRUE(WaitFor([&] { return LatestIs("1.0.0", RunStatus::kSucceeded); }, 10s)) << kilnd_->Log();
+  std::string v1, v2;
+  ASSERT_TRUE(Sha256File(std::string(KILN_SWAP_VERSIONS) + "/v1.so", &v1).ok());
+  ASSERT_TRUE(Sha256File(std::string(KILN_SWAP_VERSIONS) + "/v2.so", &v2).ok());
+  std::ofstream(dir_ + "/kiln.toml", std::ios::app) << "\n[plugin.swappable]\nsha256 = \"" << v1 << "\"\n";
+  ASSERT_TRUE(Request(socket_, "reload").contains("result")) << kilnd_->Log();
+
+  Install("v2");
+  const std::string refused = "swap of plugin 'swappable' refused, version 1.0.0 keeps serving: " + dir_ +
+                              "/kiln.toml:7:10: plugin 'swappable': " + dir_ + "/plugins/swappable.so has sha256 " +
+                              v2 + ", but [plugin.swappable] pins " + v1;
+  ASSERT_TRUE(WaitFor([&] { return kilnd_->Log().find(refused) != std::string::npos; }, 10s)) << kilnd_->Log();
+  EXPECT_TRUE(WaitFor([&] { return LatestIs("1.0.0", RunStatus::kSucceeded); }, 5s));
+  EXPECT_EQ(History().count("2.0.0"), 0u) << "v2 was loaded: " << ::testing::PrintToString(History());
+
+  // Pinning the new contents lets the same file in.
+  std::ofstream(dir_ + "/kiln.toml", std::ios::app) << "# pin moved to v2\n";
+  std::string config = testing::Slurp(dir_ + "/kiln.toml");
+  config.replace(config.find(v1), v1.size(), v2);
+  std::ofstream(dir_ + "/kiln.toml") << config;
+  json reload = Request(socket_, "reload", json::object({{"plugin", "swappable"}}));
+  ASSERT_TRUE(reload.contains("result")) << reload << kilnd_->Log();
+  EXPECT_TRUE(WaitFor([&] { return LatestIs("2.0.0", RunStatus::kSucceeded); }, 10s)) << kilnd_->Log();
 }
 
 INSTANTIATE_TEST_SUITE_P(Isolation, Swap, ::testing::Values("process", "inprocess"));
