@@ -42,6 +42,47 @@ Status FrameReader::Fill(int fd, bool* eof) {
   }
 }
 
+namespace {
+
+Status BadField(const std::string& key, const char* expected) {
+  return Status::Corruption(fmt::format("worker frame field '{}': expected {}", key, expected));
+}
+
+// The fields either side reads, by type. A frame can come from a process
+// running third-party code, which can write anything to its channel: after
+// this check a reader may take any of these fields as typed (nlohmann's
+// value() and get() throw on a type mismatch, which would end kilnd).
+Status CheckFields(const nlohmann::json& frame) {
+  for (const auto& [key, value] : frame.items()) {
+    if (key == "level") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > 6) {
+        return BadField(key, "an integer 0..6");
+      }
+    } else if (key == "message" || key == "error" || key == "code" || key == "plugin_path") {
+      if (!value.is_string()) return BadField(key, "a string");
+    } else if (key == "records") {
+      if (!value.is_number_unsigned()) return BadField(key, "an unsigned integer");
+    } else if (key == "ok") {
+      if (!value.is_boolean()) return BadField(key, "true or false");
+    } else if (key == "options") {
+      if (!value.is_object()) return BadField(key, "an object");
+    } else if (key == "phases") {
+      if (!value.is_array()) return BadField(key, "an array");
+      for (const nlohmann::json& phase : value) {
+        if (!phase.is_object() || !phase.value("name", nlohmann::json()).is_string() ||
+            !phase.value("ms", nlohmann::json()).is_number() ||
+            !phase.value("records", nlohmann::json()).is_number_unsigned() ||
+            !phase.value("ok", nlohmann::json()).is_boolean()) {
+          return BadField(key, "objects of name, ms, records and ok");
+        }
+      }
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status FrameReader::Next(nlohmann::json* out, bool* got) {
   *got = false;
   if (buffer_.size() < 4) return Status::OK();
@@ -54,6 +95,7 @@ Status FrameReader::Next(nlohmann::json* out, bool* got) {
   if (j.is_discarded() || !j.is_object() || !j.contains("type") || !j["type"].is_string()) {
     return Status::Corruption("worker frame is not a JSON object with a \"type\"");
   }
+  if (Status s = CheckFields(j); !s.ok()) return s;
   *out = std::move(j);
   *got = true;
   return Status::OK();

@@ -27,7 +27,9 @@ class FrameReader {
   // of stream; IOError on a read error.
   Status Fill(int fd, bool* eof);
   // The next whole frame, if one is buffered. Corruption for a frame that
-  // is too large or not a JSON object.
+  // is too large, not a JSON object with a "type" string, or has a field
+  // either side reads (level, message, error, code, records, ok, phases,
+  // options, plugin_path) of the wrong type.
   Status Next(nlohmann::json* out, bool* got);
 
  private:

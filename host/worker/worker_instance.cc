@@ -45,8 +45,8 @@ std::vector<std::string> WorkerEnvironment() {
 
 nlohmann::json OptionsJson(const BoundOptions& options) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& [name, value] : options.values()) {
-    std::visit([&](const auto& v) { j[name] = v; }, value);
+  for (const auto& option : options.values()) {
+    std::visit([&](const auto& v) { j[option.first] = v; }, option.second);
   }
   return j;
 }

@@ -63,7 +63,7 @@ TEST_F(Isolation, MisbehavingPluginsAreContainedAndTheGoodOneMissesNoSlot) {
     config += "[[processor]]\nname = \"" + mode + "\"\nplugin = \"misbehave\"\nevery = \"1s\"\noptions = { mode = \"" +
               mode + "\", pid_file = \"" + dir_ + "/pids\" }\n" + extra + "\n";
   };
-  for (const char* mode : {"segfault", "abort", "throw", "exit", "forkbomb", "flood"}) add(mode);
+  for (const char* mode : {"segfault", "abort", "throw", "exit", "forkbomb", "flood", "badframe"}) add(mode);
   add("hang", "timeout = \"1s\"\n");
   if (!KILN_SANITIZED) add("alloc", "memory_limit = \"512MiB\"\n");
   std::ofstream(dir_ + "/kiln.toml") << config;
@@ -109,6 +109,10 @@ TEST_F(Isolation, MisbehavingPluginsAreContainedAndTheGoodOneMissesNoSlot) {
       << ::testing::PrintToString(errors_of("throw"));
   EXPECT_TRUE(has("exit", "failed: processor 'exit': worker exited with status 3 during extract"))
       << ::testing::PrintToString(errors_of("exit"));
+  // A frame kilnd cannot take as typed ends the worker, not kilnd.
+  EXPECT_TRUE(has("badframe", "failed: processor 'badframe': worker killed by SIGKILL (Killed): worker frame field "
+                              "'level': expected an integer 0..6"))
+      << ::testing::PrintToString(errors_of("badframe"));
   EXPECT_TRUE(has("hang", "timed_out: timed out after 1000 ms")) << ::testing::PrintToString(errors_of("hang"));
   if (!KILN_SANITIZED) {
     bool memory = false;

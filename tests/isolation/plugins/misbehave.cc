@@ -1,7 +1,8 @@
 // misbehave: a plugin that does, in extract, whatever its `mode` option says
 // a third-party plugin might do: segfault, abort, hang, allocate forever,
 // throw, exit(3), fork children then abort, flood its output. "environ"
-// writes the environment it was given to pid_file. "ok" behaves.
+// writes the environment it was given to pid_file. "badframe" writes a frame
+// with a mistyped field on the worker's channel to kilnd (fd 3). "ok" behaves.
 #include <signal.h>
 #include <unistd.h>
 
@@ -56,6 +57,11 @@ class Misbehave final : public kiln::Processor {
     } else if (mode_ == "environ") {
       std::ofstream out(pid_file_);
       for (char** e = environ; *e; ++e) out << *e << "\n";
+    } else if (mode_ == "badframe") {
+      const std::string body = R"({"type":"log","level":"loud","message":"x"})";
+      const unsigned char n[4] = {static_cast<unsigned char>(body.size()), 0, 0, 0};
+      if (write(3, n, 4) != 4 || write(3, body.data(), body.size()) != static_cast<ssize_t>(body.size())) std::abort();
+      sleep(5);  // kilnd ends the worker on reading it
     } else if (mode_ == "flood") {
       std::string line(1000, 'x');
       for (int i = 0; i < 20000; ++i) std::printf("%s %d\n", line.c_str(), i);  // 20 MB
