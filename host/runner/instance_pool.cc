@@ -1,5 +1,7 @@
 #include "host/runner/instance_pool.h"
 
+#include <thread>
+
 #include <fmt/format.h>
 
 #include "host/base/log.h"
@@ -13,20 +15,24 @@ constexpr auto kMaxBackoff = std::chrono::seconds(30);
 }  // namespace
 
 Status InstancePool::Acquire(std::unique_ptr<RunTarget>* out, std::vector<PhaseResult>* opened) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!idle_.empty()) {
-      *out = std::move(idle_.back());
-      idle_.pop_back();
-      return Status::OK();
+  for (;;) {
+    std::chrono::steady_clock::duration wait{};
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!idle_.empty()) {
+        *out = std::move(idle_.back());
+        idle_.pop_back();
+        return Status::OK();
+      }
+      if (!paused_.empty()) return Status::Failed(paused_);
+      wait = next_spawn_ - std::chrono::steady_clock::now();
     }
-    if (!paused_.empty()) return Status::Failed(paused_);
-    const auto now = std::chrono::steady_clock::now();
-    if (now < next_spawn_) {
-      return Status::Failed(fmt::format(
-          "processor '{}': worker restarting after {} crash(es) in a row; next start in {} ms", config_.name,
-          crashes_in_a_row_, std::chrono::duration_cast<std::chrono::milliseconds>(next_spawn_ - now).count()));
-    }
+    // After a crash the next worker starts later; a run that needs one waits
+    // for it rather than failing (a backfill would lose the partition). The
+    // wait is bounded: the backoff doubles from 100 ms and the pool pauses
+    // after kPauseAfterCrashes crashes, so at most 0.8 s.
+    if (wait <= std::chrono::steady_clock::duration::zero()) break;
+    std::this_thread::sleep_for(wait);
   }
   // Outside the lock: init may take long (it opens clients).
   if (config_.isolation == Isolation::kInProcess) {

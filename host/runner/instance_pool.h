@@ -34,8 +34,8 @@ class InstancePool {
   const ProcessorConfig& config() const { return config_; }
 
   // An idle instance, or a new one (its configure and init timings go to
-  // `opened`). Fails fast while the processor is paused or its worker is in
-  // crash backoff.
+  // `opened`). Fails fast while the processor is paused; while its worker is
+  // in crash backoff, waits for the backoff to pass (at most 0.8 s).
   Status Acquire(std::unique_ptr<RunTarget>* out, std::vector<PhaseResult>* opened);
   // Returns an instance after a run. One whose run did not succeed is torn
   // down instead: a failed phase may have left it half-way through a run.

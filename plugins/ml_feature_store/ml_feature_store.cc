@@ -53,8 +53,7 @@ class MlFeatureStore final : public kiln::Processor {
     RequireTables(cache_, "cache database", {"player_daily_cache", "cache_partitions"},
                   "run player_daily_cache first");
     out_ = Db::Open(db_path_, Db::Mode::kCreate, "feature database");
-    out_.Exec("PRAGMA journal_mode = WAL");
-    out_.Exec(FeatureSchema());
+    out_.Setup(FeatureSchema());
   }
 
   void extract(kiln::Run& run) override {

@@ -6,11 +6,13 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 namespace kiln::pipeline {
@@ -134,6 +136,30 @@ class Db {
       std::string why = err ? err : "unknown error";
       sqlite3_free(err);
       throw std::runtime_error("sqlite (" + path_ + "): " + why);
+    }
+  }
+  // Switches the database to WAL and creates `schema` (CREATE ... IF NOT
+  // EXISTS). A backfill starts several workers, which may open a new database
+  // at the same moment: switching the journal mode needs an exclusive lock
+  // SQLite does not wait for (it answers "database is locked" at once rather
+  // than risk a deadlock), so that step is retried for up to the busy
+  // timeout; the schema is written in a transaction, which does wait.
+  void Setup(const std::string& schema) {
+    for (int waited_ms = 0;; waited_ms += 5) {
+      const int rc = sqlite3_exec(db_, "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr);
+      if (rc == SQLITE_OK) break;
+      if (rc != SQLITE_BUSY || waited_ms >= 60000) {
+        throw std::runtime_error("sqlite (" + path_ + "): " + sqlite3_errmsg(db_));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    Exec("BEGIN IMMEDIATE");
+    try {
+      Exec(schema);
+      Exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
     }
   }
   Stmt Prepare(const std::string& sql) {

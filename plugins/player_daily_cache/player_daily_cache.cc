@@ -76,8 +76,7 @@ class PlayerDailyCache final : public kiln::Processor {
     season_ = Db::Open(season_db_, Db::Mode::kReadOnly, "season database");
     RequireTables(season_, "season database", {"box_scores", "team_box_scores"}, "generate one with kiln-seasongen");
     out_ = Db::Open(db_path_, Db::Mode::kCreate, "cache database");
-    out_.Exec("PRAGMA journal_mode = WAL");
-    out_.Exec(kCacheSchema);
+    out_.Setup(kCacheSchema);
     host.debug("player_daily_cache: " + season_db_ + " -> " + db_path_ + ", windows " + std::to_string(window_short_) +
                "/" + std::to_string(window_long_));
   }

@@ -149,7 +149,8 @@ TEST_P(Walkthrough, BackfillBreakTheWindowFixItAndBackfillAgain) {
 
   // 1. Backfill with cascade: every (processor, day) succeeds, every spot check passes.
   json b = Backfill("none");
-  EXPECT_EQ(b["state"], "succeeded") << b << "\n" << Call("runs", {{"status", "failed"}, {"limit", 2}});
+  EXPECT_EQ(b["state"], "succeeded") << b << "\n" << Call("runs", {{"status", "failed"}, {"limit", 2}}) << "\n"
+                                     << daemon_->Log();
   EXPECT_EQ(b["succeeded"], 3 * kDays);
   std::map<std::string, json> spots = SpotRuns(b["id"]);
   ASSERT_EQ(spots.size(), static_cast<size_t>(kDays));
