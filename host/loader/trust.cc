@@ -49,19 +49,27 @@ Status CheckOne(const std::string& file, const std::string& name, const struct s
   return Status::OK();
 }
 
-Status CheckChain(const std::string& file, const std::vector<std::string>& chain, bool lexical) {
+// Checks every prefix in `chain`. One lstat each: a prefix that is not a
+// link is what the lookup passes through. A link must be owned like a
+// directory (its owner can re-point it), and its target is checked too; then
+// *through_link is set, since the file's real location differs from its
+// spelling.
+Status CheckChain(const std::string& file, const std::vector<std::string>& chain, bool* through_link) {
   for (size_t i = 0; i < chain.size(); ++i) {
     const std::string& name = chain[i];
     struct stat st;
-    // A link on the path as written can be re-pointed by its owner: it must
-    // be owned as a directory would be. Its target is checked by stat below.
-    if (lexical && lstat(name.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != 0 &&
-        st.st_uid != geteuid()) {
-      return Status::Refused(fmt::format("{}: refused: untrusted path: link {} is owned by uid {}, expected {}",
-                                         file, name, st.st_uid, Owners()));
-    }
-    if (stat(name.c_str(), &st) != 0) {
+    if (lstat(name.c_str(), &st) != 0) {
       return Status::IOError(fmt::format("{}: cannot check: {}: {}", file, name, std::strerror(errno)));
+    }
+    if (S_ISLNK(st.st_mode)) {
+      if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        return Status::Refused(fmt::format("{}: refused: untrusted path: link {} is owned by uid {}, expected {}",
+                                           file, name, st.st_uid, Owners()));
+      }
+      *through_link = true;
+      if (stat(name.c_str(), &st) != 0) {
+        return Status::IOError(fmt::format("{}: cannot check: {}: {}", file, name, std::strerror(errno)));
+      }
     }
     if (Status s = CheckOne(file, name, st, i + 1 == chain.size()); !s.ok()) return s;
   }
@@ -72,16 +80,20 @@ Status CheckChain(const std::string& file, const std::vector<std::string>& chain
 
 Status CheckTrustedPath(const std::string& path) {
   std::error_code ec;
-  const std::filesystem::path absolute = std::filesystem::absolute(path, ec).lexically_normal();
+  // As written, not normalised: "a/link/../b" is looked up through the link.
+  const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
   if (ec) return Status::IOError(fmt::format("{}: cannot check: {}", path, ec.message()));
-  if (Status s = CheckChain(path, Prefixes(absolute), /*lexical=*/true); !s.ok()) return s;
-
+  bool indirect = false;
+  for (const auto& part : absolute) indirect |= part == "." || part == "..";
+  if (Status s = CheckChain(path, Prefixes(absolute), &indirect); !s.ok()) return s;
+  // Through a link or a "..", the directories the file really lies in may
+  // not be on the path as written: check the resolved path as well.
+  if (!indirect) return Status::OK();
   char resolved[PATH_MAX];
   if (realpath(absolute.c_str(), resolved) == nullptr) {
     return Status::IOError(fmt::format("{}: cannot check: {}", path, std::strerror(errno)));
   }
-  if (absolute == resolved) return Status::OK();
-  return CheckChain(path, Prefixes(resolved), /*lexical=*/false);
+  return CheckChain(path, Prefixes(resolved), &indirect);
 }
 
 }  // namespace kiln
