@@ -223,20 +223,44 @@ void BackfillManager::Finished(const RunIntent& intent, RunStatus status, SysMil
   } else {
     live.failed.insert(pair);
   }
-  if (live.running.empty() && live.pending.empty()) {
-    Complete(live, now, log);
-    live_.erase(it);
-  }
+  if (live.running.empty() && live.pending.empty() && Complete(live, now, log)) live_.erase(it);
 }
 
-void BackfillManager::Complete(Live& live, SysMillis now, std::vector<std::string>* log) {
+bool BackfillManager::Complete(Live& live, SysMillis now, std::vector<std::string>* log) {
   const int64_t failed = static_cast<int64_t>(live.failed.size()) + Blocked(live);
-  live.record.state = failed > 0 ? BackfillState::kFailed : BackfillState::kSucceeded;
-  live.record.finished_ms = ToUnixMillis(now);
+  if (!live.unrecorded) {  // decided once: a retry writes the same outcome
+    live.record.state = failed > 0 ? BackfillState::kFailed : BackfillState::kSucceeded;
+    live.record.finished_ms = ToUnixMillis(now);
+  }
   Status s = ledger_->FinishBackfill(live.record.id, live.record.state, *live.record.finished_ms);
-  log->push_back(fmt::format("backfill {} of '{}' {}: {} succeeded, {} failed{}", live.record.id,
-                             live.record.processor, BackfillStateName(live.record.state), live.succeeded.size(),
-                             failed, s.ok() ? "" : "; " + s.message()));
+  if (!s.ok()) {
+    if (!live.unrecorded) {
+      log->push_back(fmt::format("backfill {} of '{}' {}, but the ledger refused its final state (retrying every "
+                                 "second): {}",
+                                 live.record.id, live.record.processor, BackfillStateName(live.record.state),
+                                 s.message()));
+    }
+    live.unrecorded = true;
+    return false;
+  }
+  log->push_back(fmt::format("backfill {} of '{}' {}: {} succeeded, {} failed", live.record.id, live.record.processor,
+                             BackfillStateName(live.record.state), live.succeeded.size(), failed));
+  return true;
+}
+
+int BackfillManager::RetryUnrecorded(std::vector<std::string>* log) {
+  int waiting = 0;
+  for (auto it = live_.begin(); it != live_.end();) {
+    if (!it->second.unrecorded) {
+      ++it;
+    } else if (Complete(it->second, SysMillis(), log)) {
+      it = live_.erase(it);
+    } else {
+      ++waiting;
+      ++it;
+    }
+  }
+  return waiting;
 }
 
 Status BackfillManager::Cancel(int64_t id, SysMillis now, std::vector<RunIntent>* running) {

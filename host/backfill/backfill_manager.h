@@ -67,6 +67,11 @@ class BackfillManager {
   // A backfill run ended: counts it, cascades, finishes the backfill.
   void Finished(const RunIntent& intent, RunStatus status, SysMillis now, std::vector<std::string>* log);
 
+  // Writes again the final state of backfills that finished while the
+  // ledger refused it (disk full, locked). They stay live, and shown as
+  // finished, until it lands. Returns how many are still waiting.
+  int RetryUnrecorded(std::vector<std::string>* log);
+
   // Stops a running backfill: no new runs; *running gets the processors and
   // dates of its runs in flight (for the caller to cancel).
   Status Cancel(int64_t id, SysMillis now, std::vector<RunIntent>* running);
@@ -84,6 +89,7 @@ class BackfillManager {
     int64_t skipped = 0;
     SysMillis since;                           // for the rate
     int64_t finished_since = 0;
+    bool unrecorded = false;                   // finished, final state not yet in the ledger
   };
 
   // Dates of [start, end] the reprocess rule keeps, and those it skips.
@@ -95,7 +101,9 @@ class BackfillManager {
   // Pairs of `live` whose upstreams (within the backfill) have all succeeded
   // for `date` and that have not run: queue them.
   void Release(Live& live, const std::string& date);
-  void Complete(Live& live, SysMillis now, std::vector<std::string>* log);
+  // Decides and records a finished backfill's outcome; false while the
+  // ledger refuses the write (the backfill is then marked unrecorded).
+  bool Complete(Live& live, SysMillis now, std::vector<std::string>* log);
   int64_t Total(const Live& live) const;
   int64_t Blocked(const Live& live) const;
 

@@ -262,6 +262,15 @@ void Daemon::OnRunDone(const RunIntent& intent, const RunRecord& record) {
 }
 
 void Daemon::PumpBackfills() {
+  std::vector<std::string> log;
+  const int unrecorded = backfills_->RetryUnrecorded(&log);
+  for (const std::string& line : log) LogInfo(line);
+  if (unrecorded > 0 && !stopping_) {
+    backfill_retry_.expires_after(std::chrono::seconds(1));
+    backfill_retry_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec && !stopping_) PumpBackfills();
+    });
+  }
   std::vector<RunIntent> ready;
   backfills_->Pump(&ready);
   for (const RunIntent& intent : ready) {

@@ -54,7 +54,8 @@ class Daemon {
   void Reload();
   void Shutdown(int signal);
   void ArmWatchdog();
-  // Starts the runs backfills have ready.
+  // Starts the runs backfills have ready, and writes again the final state
+  // of finished backfills the ledger refused (every second until it lands).
   void PumpBackfills();
   // For a reload: every plugin of `next` has its file in a plugin_dir.
   Status CheckPluginFiles(const Config& next, std::vector<std::string>* errors);
@@ -141,6 +142,7 @@ class Daemon {
   boost::asio::system_timer timer_{io_};
   boost::asio::signal_set signals_{io_};
   boost::asio::steady_timer watchdog_{io_};
+  boost::asio::steady_timer backfill_retry_{io_};
   bool stopping_ = false;
   int exit_code_ = 0;
   int lock_fd_ = -1;  // <state_dir>/kilnd.lock, flocked for kilnd's life
