@@ -2,6 +2,7 @@
 #include "host/config/config.h"
 #include "host/config/config_text.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -146,6 +147,16 @@ Status LoadConfigText(const std::string& text, const std::string& path, PluginRe
     }
   }
   CheckDependencies(drafts, &diag);
+  // A pin for a plugin nothing uses protects nothing: most likely a typo in
+  // the name of the plugin it was meant for.
+  if (const TomlEntry* plugins = top.Find("plugin"); plugins && plugins->value.kind == TomlNode::Kind::kTable) {
+    for (const TomlEntry& plugin : plugins->value.entries) {
+      if (!config.daemon.plugin_sha256.count(plugin.key)) continue;
+      const bool used = std::any_of(drafts.begin(), drafts.end(),
+                                    [&](const ProcessorDraft& d) { return d.config.plugin == plugin.key; });
+      if (!used) diag.AtKey(plugin, fmt::format("[plugin.{}]: no processor uses plugin '{}'", plugin.key, plugin.key));
+    }
+  }
 
   if (!diag.empty()) return Fail(Status::Code::kInvalidArgument, diag.Lines(), errors);
   config.processors = OrderByDependencies(std::move(drafts));

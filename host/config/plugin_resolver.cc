@@ -1,5 +1,7 @@
 #include "host/config/plugin_resolver.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
@@ -115,8 +117,14 @@ Status DirectoryPluginResolver::LoadCopy(const std::string& name, const std::str
   // Copy, then hash the copy: the bytes hashed (and checked against a pin)
   // are the bytes that get mapped, even if the original changes meanwhile.
   // Write-then-rename: a half-written copy never carries a final name.
-  const std::string tmp = (std::filesystem::path(copy_dir_) / (name + ".so.tmp")).string();
+  // The pid keeps two kilnds (one about to be refused) off each other's file.
+  const std::string tmp =
+      (std::filesystem::path(copy_dir_) / fmt::format("{}.so.{}.tmp", name, getpid())).string();
   std::filesystem::copy_file(file, tmp, std::filesystem::copy_options::overwrite_existing, ec);
+  // The copy is ours whatever the original's mode (a file in an unchecked
+  // directory may be group-writable): only we may write it, a worker running
+  // as another user may read it.
+  if (!ec) std::filesystem::permissions(tmp, std::filesystem::perms(0755), ec);
   if (ec) return Status::IOError(fmt::format("{}: cannot copy to {}: {}", file, tmp, ec.message()));
   Status s = Sha256File(tmp, &out->sha256);
   if (s.ok()) s = CheckPin(name, file, out->sha256);

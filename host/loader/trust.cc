@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <climits>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -49,14 +48,20 @@ Status CheckOne(const std::string& file, const std::string& name, const struct s
   return Status::OK();
 }
 
-// Checks every prefix in `chain`. One lstat each: a prefix that is not a
-// link is what the lookup passes through. A link must be owned like a
-// directory (its owner can re-point it), and its target is checked too; then
-// *through_link is set, since the file's real location differs from its
-// spelling.
-Status CheckChain(const std::string& file, const std::vector<std::string>& chain, bool* through_link) {
+// Checks every object the kernel passes through to look up `path`: each
+// prefix of the path as written, and, for each link met, every prefix of
+// the link's target, recursively (a link's target may itself go through
+// links in other directories). One lstat per prefix; a link must be owned
+// like a directory (its owner can re-point it). `is_target`: `path` names
+// the plugin file itself, which must be a regular file.
+Status CheckWalk(const std::string& file, const std::filesystem::path& path, bool is_target, int depth) {
+  if (depth > 40) {  // the kernel's own limit is 40 links per lookup
+    return Status::IOError(fmt::format("{}: cannot check: too many levels of symbolic links", file));
+  }
+  const std::vector<std::string> chain = Prefixes(path);
   for (size_t i = 0; i < chain.size(); ++i) {
     const std::string& name = chain[i];
+    const bool last = i + 1 == chain.size();
     struct stat st;
     if (lstat(name.c_str(), &st) != 0) {
       return Status::IOError(fmt::format("{}: cannot check: {}: {}", file, name, std::strerror(errno)));
@@ -66,12 +71,18 @@ Status CheckChain(const std::string& file, const std::vector<std::string>& chain
         return Status::Refused(fmt::format("{}: refused: untrusted path: link {} is owned by uid {}, expected {}",
                                            file, name, st.st_uid, Owners()));
       }
-      *through_link = true;
+      char target[PATH_MAX];
+      const ssize_t n = readlink(name.c_str(), target, sizeof(target) - 1);
+      if (n < 0) return Status::IOError(fmt::format("{}: cannot check: {}: {}", file, name, std::strerror(errno)));
+      target[n] = '\0';
+      std::filesystem::path resolved(target);
+      if (resolved.is_relative()) resolved = std::filesystem::path(name).parent_path() / resolved;
+      if (Status s = CheckWalk(file, resolved, false, depth + 1); !s.ok()) return s;
       if (stat(name.c_str(), &st) != 0) {
         return Status::IOError(fmt::format("{}: cannot check: {}: {}", file, name, std::strerror(errno)));
       }
     }
-    if (Status s = CheckOne(file, name, st, i + 1 == chain.size()); !s.ok()) return s;
+    if (Status s = CheckOne(file, name, st, is_target && last); !s.ok()) return s;
   }
   return Status::OK();
 }
@@ -80,20 +91,11 @@ Status CheckChain(const std::string& file, const std::vector<std::string>& chain
 
 Status CheckTrustedPath(const std::string& path) {
   std::error_code ec;
-  // As written, not normalised: "a/link/../b" is looked up through the link.
+  // As written, not normalised: "a/link/../b" is looked up through the link,
+  // and lstat of each prefix sees what the kernel's lookup sees.
   const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
   if (ec) return Status::IOError(fmt::format("{}: cannot check: {}", path, ec.message()));
-  bool indirect = false;
-  for (const auto& part : absolute) indirect |= part == "." || part == "..";
-  if (Status s = CheckChain(path, Prefixes(absolute), &indirect); !s.ok()) return s;
-  // Through a link or a "..", the directories the file really lies in may
-  // not be on the path as written: check the resolved path as well.
-  if (!indirect) return Status::OK();
-  char resolved[PATH_MAX];
-  if (realpath(absolute.c_str(), resolved) == nullptr) {
-    return Status::IOError(fmt::format("{}: cannot check: {}", path, std::strerror(errno)));
-  }
-  return CheckChain(path, Prefixes(resolved), &indirect);
+  return CheckWalk(path, absolute, /*is_target=*/true, 0);
 }
 
 }  // namespace kiln

@@ -11,9 +11,10 @@
 //  - A directory writable by others but carrying the sticky bit (/tmp) is
 //    accepted: there only an entry's owner may rename or remove it, and the
 //    entry below it is checked in turn.
-//  - Symbolic links are followed both ways: every prefix of the path as
-//    written (a link must itself be owned by root or the user) and every
-//    prefix of the resolved path are checked.
+//  - Symbolic links are followed as the kernel follows them: a link must
+//    itself be owned by root or the user, and every prefix of its target is
+//    checked in turn, recursively, so every directory the lookup passes
+//    through is covered, including those only a nested link reaches.
 //
 // Refusals are one line, naming the file and the first thing at fault:
 //   /srv/p/x.so: refused: untrusted path: /srv/p is group-writable (mode 0775)

@@ -169,16 +169,20 @@ RunRecord Runner::Execute(const std::shared_ptr<InstancePool>& pool, const RunIn
     rec.status = s.code() == Status::Code::kCancelled ? RunStatus::kCancelled : RunStatus::kFailed;
     rec.error = s.message();
   }
+  std::vector<LogLineRecord> lines;
   {
     std::lock_guard<std::mutex> lock(flight->log_mu);
     if (flight->log_dropped > 0) {
       flight->log.push_back({static_cast<int64_t>(flight->log.size()) + 1, ToUnixMillis(clock_->Now()), "warn",
                              fmt::format("({} more lines dropped)", flight->log_dropped)});
     }
-    if (!flight->log.empty()) {
-      Status logged = Persist("log lines", fields, [&] { return ledger_->AppendRunLog(rec.id, flight->log); });
-      if (!logged.ok()) LogLine(spdlog::level::warn, fields, "cannot keep the run's log lines: " + logged.message());
-    }
+    lines = flight->log;
+  }
+  // Written without log_mu: the write may wait out a full disk, and the
+  // control thread reads this run's log under that lock (`kilnctl logs`).
+  if (!lines.empty()) {
+    Status logged = Persist("log lines", fields, [&] { return ledger_->AppendRunLog(rec.id, lines); });
+    if (!logged.ok()) LogLine(spdlog::level::warn, fields, "cannot keep the run's log lines: " + logged.message());
   }
   // Reported only once on disk: until the ledger takes the end (disk full,
   // locked), the run stays in flight. If kilnd stops first, the ledger still

@@ -107,6 +107,9 @@ TEST_F(PluginTrustTest, BadPluginTables) {
                 path + ":9:1: unknown key 'sha' in [plugin.good]",
                 path + ":10:9: [plugin.Bad]: invalid plugin name: expected [a-z][a-z0-9_]{0,63}",
             }));
+  path = Config("", "[plugin.goood]\nsha256 = \"" + kZeros + "\"\n");
+  EXPECT_EQ(Errors(path, resolver),
+            std::vector<std::string>{path + ":7:9: [plugin.goood]: no processor uses plugin 'goood'"});
   path = Write("plugin = 5\n[daemon]\nplugin_dirs = [\"plugins\"]\n");
   EXPECT_EQ(Errors(path, resolver),
             std::vector<std::string>{path + ":1:10: plugin: expected a table of plugins ([plugin.NAME]), found an integer"});
@@ -129,6 +132,22 @@ TEST_F(PluginTrustTest, UntrustedPluginDirectoryIsRefusedUnlessExempted) {
     EXPECT_EQ(Errors(Config("unchecked_plugin_dirs = [\"plugins\"]\n"), resolver), std::vector<std::string>{})
         << "private copies: " << copies;
   }
+}
+
+TEST_F(PluginTrustTest, AGroupWritableFileInAnUncheckedDirectoryLoadsInBothModes) {
+  chmod(file_.c_str(), 0664);
+  for (bool copies : {false, true}) {
+    Loader loader;
+    DirectoryPluginResolver resolver(loader, copies);
+    EXPECT_EQ(Errors(Config("unchecked_plugin_dirs = [\"plugins\"]\n"), resolver), std::vector<std::string>{})
+        << "private copies: " << copies;
+  }
+  // Checked, the same file is refused.
+  Loader loader;
+  DirectoryPluginResolver resolver(loader, /*private_copies=*/true);
+  const std::string path = Config();
+  EXPECT_EQ(Errors(path, resolver), std::vector<std::string>{path + ":6:10: " + file_ + ": refused: untrusted path: " +
+                                                             file_ + " is group-writable (mode 0664)"});
 }
 
 TEST_F(PluginTrustTest, UncheckedDirectoryMustBeAPluginDirectory) {

@@ -120,6 +120,46 @@ TEST_F(TrustTest, LinkIntoAnUntrustedDirectoryIsRefused) {
             link + ": refused: untrusted path: " + shared + " is group-writable (mode 0775)");
 }
 
+TEST_F(TrustTest, LinkInsideALinksTargetIsChecked) {
+  // srv/plugins -> open/c/plugins, where open/ is world-writable and c is a
+  // link to a trusted directory: the resolved path (real/plugins/good.so) is
+  // all trusted, but anyone can re-point open/c. Seen by walking the nested
+  // link, not by checking the path as written and as resolved.
+  const std::string real = root_ + "/real", open = root_ + "/open";
+  fs::create_directories(real + "/plugins");
+  fs::copy_file(file_, real + "/plugins/good.so");
+  chmod((real + "/plugins/good.so").c_str(), 0755);
+  fs::create_directory(open);
+  chmod(open.c_str(), 0777);
+  fs::create_symlink(real, open + "/c");
+  fs::create_directory(root_ + "/srv");
+  fs::create_symlink(open + "/c/plugins", root_ + "/srv/plugins");
+  const std::string path = root_ + "/srv/plugins/good.so";
+  EXPECT_EQ(CheckTrustedPath(path).message(),
+            path + ": refused: untrusted path: " + open + " is world-writable (mode 0777)");
+  chmod(open.c_str(), 0755);
+  EXPECT_TRUE(CheckTrustedPath(path).ok()) << CheckTrustedPath(path).ToString();
+}
+
+TEST_F(TrustTest, RelativePathsAndDotDotAreLookedUpAsTheKernelDoes) {
+  // plugins/../plugins/good.so through a link into a group-writable dir.
+  const std::string shared = root_ + "/shared";
+  fs::create_directories(shared + "/sub");
+  chmod(shared.c_str(), 0775);
+  fs::create_directory(shared + "/plugins");
+  fs::copy_file(file_, shared + "/plugins/good.so");
+  chmod((shared + "/plugins/good.so").c_str(), 0755);
+  fs::create_symlink(shared + "/sub", dir_ + "/sub");
+  // dir_/sub/.. is shared (the link's parent), not dir_.
+  const std::string path = dir_ + "/sub/../plugins/good.so";
+  EXPECT_EQ(CheckTrustedPath(path).message(),
+            path + ": refused: untrusted path: " + shared + " is group-writable (mode 0775)");
+  const fs::path cwd = fs::current_path();
+  fs::current_path(root_);
+  EXPECT_TRUE(CheckTrustedPath("plugins/good.so").ok()) << CheckTrustedPath("plugins/good.so").ToString();
+  fs::current_path(cwd);
+}
+
 TEST_F(TrustTest, NotARegularFileOrMissing) {
   fs::create_directory(dir_ + "/dir.so");
   EXPECT_EQ(CheckTrustedPath(dir_ + "/dir.so").message(),
