@@ -162,6 +162,8 @@ Status ControlServer::Start() {
   acceptor_.open(stream_protocol(), ec);
   if (!ec) acceptor_.bind(stream_protocol::endpoint(path_), ec);
   if (ec) return Status::IOError(fmt::format("control_socket {}: cannot bind: {}", path_, ec.message()));
+  struct stat bound;
+  if (stat(path_.c_str(), &bound) == 0) bound_ = {bound.st_dev, bound.st_ino};
   if (chmod(path_.c_str(), 0600) != 0) {
     return Status::IOError(fmt::format("control_socket {}: cannot set mode 0600: {}", path_, std::strerror(errno)));
   }
@@ -183,8 +185,11 @@ void ControlServer::Stop() {
   if (!*alive_) return;
   *alive_ = false;
   boost::system::error_code ignored;
-  if (acceptor_.is_open()) {
-    acceptor_.close(ignored);
+  if (acceptor_.is_open()) acceptor_.close(ignored);
+  // Only the socket this server bound: after a failed bind, or if another
+  // kilnd has since taken the path, the file there is not ours to remove.
+  struct stat st;
+  if (bound_ && stat(path_.c_str(), &st) == 0 && std::pair(st.st_dev, st.st_ino) == *bound_) {
     unlink(path_.c_str());
   }
 }

@@ -13,8 +13,10 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -49,6 +51,7 @@ class ControlServer {
   Handler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // connections check it after Stop
+  std::optional<std::pair<dev_t, ino_t>> bound_;  // the socket file this server created
 };
 
 }  // namespace kiln

@@ -1,4 +1,5 @@
 // kilnd's control socket and backfills, through the socket itself.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -56,6 +57,31 @@ const char* kPipeline =
     "[[processor]]\nname = \"features\"\nplugin = \"sleeper\"\ndepends_on = [\"cache\"]\n"
     "options = { sleep_ms = 10 }\n\n"
     "[[processor]]\nname = \"plain\"\nplugin = \"throwing\"\n";
+
+// A kilnd removes only the socket file it created: if another kilnd has
+// since taken the path (the first one's socket was moved away), stopping the
+// first leaves the second reachable.
+TEST_F(Control, StoppingRemovesOnlyTheSocketItBound) {
+  for (const char* name : {"a", "b"}) {
+    std::filesystem::create_directories(dir_ + "/" + name);
+    std::ofstream(dir_ + "/" + name + "/kiln.toml")
+        << "[daemon]\nplugin_dirs = [\"" KILN_TEST_PLUGIN_DIR "\"]\nstate_dir = \"state\"\ncontrol_socket = \"" << dir_
+        << "/kilnd.sock\"\n";
+  }
+  const std::string socket = dir_ + "/kilnd.sock";
+  DaemonProcess a(KILND, {"--config", dir_ + "/a/kiln.toml"}, dir_ + "/a.log");
+  ASSERT_TRUE(WaitFor([&] { return !Request(socket, "status").is_null(); }, 10s)) << a.Log();
+  std::filesystem::rename(socket, dir_ + "/a.sock");
+  DaemonProcess b(KILND, {"--config", dir_ + "/b/kiln.toml"}, dir_ + "/b.log");
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(socket) && !Request(socket, "status").is_null(); }, 10s))
+      << b.Log();
+  a.Signal(SIGTERM);
+  ASSERT_EQ(a.Wait(20s), 0) << a.Log();
+  EXPECT_FALSE(Request(socket, "status").is_null()) << "the first kilnd removed the second one's socket";
+  b.Signal(SIGTERM);
+  ASSERT_EQ(b.Wait(20s), 0) << b.Log();
+  EXPECT_FALSE(std::filesystem::exists(socket)) << "the second kilnd left its socket behind";
+}
 
 TEST_F(Control, SocketIsPrivateAndBadRequestsGetErrorReplies) {
   Config(kPipeline);
