@@ -39,6 +39,19 @@ void BM_LoadAndVerify(benchmark::State& state) {
 }
 BENCHMARK(BM_LoadAndVerify)->Unit(benchmark::kMicrosecond);
 
+// The same without step 2a, the trust check of the file and the directories
+// above it: the difference is what that check costs per load.
+void BM_LoadAndVerifyUntrusted(benchmark::State& state) {
+  kiln::Loader loader;
+  for (auto _ : state) {
+    std::shared_ptr<const kiln::Plugin> plugin;
+    kiln::Status s = loader.Load(kPlugin, &plugin, nullptr, {.check_trust = false});
+    if (!s.ok()) state.SkipWithError(s.message().c_str());
+    benchmark::DoNotOptimize(plugin.get());
+  }
+}
+BENCHMARK(BM_LoadAndVerifyUntrusted)->Unit(benchmark::kMicrosecond);
+
 struct Loaded {
   kiln::Loader loader;
   std::shared_ptr<const kiln::Plugin> plugin;
@@ -103,5 +116,6 @@ int main(int argc, char** argv) {
   return kiln::bench::RunWithRatios(
       argc, argv,
       {{"load+verify / bare dlopen+dlsym", "BM_LoadAndVerify", "BM_BareDlopen", "<= 1.20"},
+       {"load+verify / load+verify without the trust check", "BM_LoadAndVerify", "BM_LoadAndVerifyUntrusted", "none: it measures the trust check"},
        {"run through host / direct calls", "BM_RunThroughHost", "BM_RunDirect", "host dispatch <= 2 us per run"}});
 }
