@@ -45,7 +45,8 @@ class Db {
   // "ledger PATH: <message>", with a Status code chosen from the SQLite code.
   // A write the operating system refused says why: "ledger PATH: write
   // failed: No space left on device" (SQLITE_FULL), "ledger PATH: disk I/O
-  // error: Read-only file system" (SQLITE_IOERR, SQLITE_READONLY).
+  // error: Read-only file system" (SQLITE_IOERR, with the errno SQLite
+  // recorded).
   Status Error(int rc) const;
   Status Error(int rc, std::string_view message) const;
 

@@ -34,8 +34,9 @@ struct LoadOptions {
   // A new version of a plugin that is loaded now (hot swap): the name may
   // already be taken, and from now on belongs to this one.
   bool replacing = false;
-  // Step 2a. Off only for a file in a directory the config lists in
-  // unchecked_plugin_dirs.
+  // Step 2a. Off for a path someone vouches for: a directory the config
+  // lists in unchecked_plugin_dirs, `kilnctl --unchecked`, or a caller that
+  // has just run CheckTrustedPath itself.
   bool check_trust = true;
 };
 

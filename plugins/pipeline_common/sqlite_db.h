@@ -142,8 +142,8 @@ class Db {
   // EXISTS). A backfill starts several workers, which may open a new database
   // at the same moment: switching the journal mode needs an exclusive lock
   // SQLite does not wait for (it answers "database is locked" at once rather
-  // than risk a deadlock), so that step is retried for up to the busy
-  // timeout; the schema is written in a transaction, which does wait.
+  // than risk a deadlock), so that step is retried for up to 60 s (the
+  // busy timeout Open sets); the schema is written in a transaction, which does wait.
   void Setup(const std::string& schema) {
     for (int waited_ms = 0;; waited_ms += 5) {
       const int rc = sqlite3_exec(db_, "PRAGMA journal_mode = WAL", nullptr, nullptr, nullptr);
