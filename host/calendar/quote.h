@@ -9,19 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include "host/base/printable.h"
+
 namespace kiln {
 namespace calendar_internal {
 
 // 'text', with control characters replaced.
-inline std::string Quote(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    unsigned char u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? '?' : c;
-  }
-  out += '\'';
-  return out;
-}
+inline std::string Quote(std::string_view text) { return "'" + Printable(text) + "'"; }
 
 // Leading and trailing ASCII blanks removed.
 inline std::string_view Trim(std::string_view text) {

@@ -4,15 +4,14 @@
 
 #include <fmt/format.h>
 
+#include "host/base/printable.h"
+
 namespace kiln {
 
 void Diagnostics::Add(int line, int column, std::string message) {
   // One line per problem, whatever the config quoted: TOML strings and keys
   // can hold any control character ("a\nb"), shown here as '?'.
-  for (char& c : message) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  }
-  problems_.push_back(Problem{line, column, std::move(message)});
+  problems_.push_back(Problem{line, column, Printable(message)});
 }
 
 std::vector<std::string> Diagnostics::Lines() const {

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "host/base/printable.h"
+
 namespace kiln {
 namespace {
 
@@ -110,11 +112,7 @@ Status ParseToml(const std::string& text, TomlNode* root, int* line, int* column
     *column = static_cast<int>(e.source().begin.column);
     // toml++ quotes what it saw, which can be a raw newline or other
     // control character; the message must stay one line.
-    std::string message(e.description());
-    for (char& c : message) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-    }
-    return Status::InvalidArgument(std::move(message));
+    return Status::InvalidArgument(Printable(e.description()));
   } catch (const std::exception& e) {
     *line = 1;
     *column = 1;

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "host/base/printable.h"
+
 namespace kiln {
 namespace {
 
@@ -14,15 +16,6 @@ constexpr size_t kMaxNameLength = 64;
 std::string PluginString(const char* s) {
   if (s == nullptr) return std::string();
   return std::string(s, strnlen(s, 256));
-}
-
-// Text the plugin wrote, for a one-line message: control characters as '?'.
-std::string Printable(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  }
-  return out;
 }
 
 }  // namespace

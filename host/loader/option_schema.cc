@@ -9,18 +9,10 @@
 #include <fmt/format.h>
 
 #include "host/base/date.h"
+#include "host/base/printable.h"
 
 namespace kiln {
 namespace {
-
-// Text the plugin wrote, for a one-line message: control characters as '?'.
-std::string Printable(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  }
-  return out;
-}
 
 bool IsIdentifier(std::string_view s) {
   if (s.empty() || s.size() > 64 || s[0] < 'a' || s[0] > 'z') return false;
