@@ -53,11 +53,11 @@ class Faults : public ::testing::Test {
   // max_runs_per_worker = 1: every run starts a fresh kiln-worker, which
   // loads the plugin from kilnd's private copy: a run proves the copy is
   // still there.
-  void WriteConfig(const std::string& daemon_extra = "") {
+  void WriteConfig(const std::string& daemon_extra = "", int sleep_ms = 20) {
     std::ofstream(dir_.path() + "/kiln.toml")
         << "[daemon]\nplugin_dirs = [\"plugins\"]\nstate_dir = \"state\"\nworkers = 2\n" << daemon_extra
         << "\n[[processor]]\nname = \"p\"\nplugin = \"sleeper\"\nmax_runs_per_worker = 1\n"
-           "options = { sleep_ms = 20 }\n";
+           "options = { sleep_ms = " << sleep_ms << " }\n";
   }
   std::string Config() const { return dir_.path() + "/kiln.toml"; }
 
@@ -178,6 +178,33 @@ TEST_F(Faults, FullDiskDelaysRunsAndLosesNone) {
   ExpectIntactWith({"2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"});
   LedgerView v(ledger_);
   EXPECT_EQ(v.Int("SELECT count(*) FROM runs WHERE status != 'succeeded'"), 0);
+}
+
+// The disk fills while a run is in flight: its end cannot be written, so it
+// is not reported; once there is space it is recorded succeeded, once.
+TEST_F(Faults, FullDiskDuringARunDelaysItsEndAndLosesNothing) {
+  std::string why;
+  if (!MountStateTmpfs("1m", &why)) GTEST_SKIP() << "cannot mount a tmpfs state dir to fill (" << why << ")";
+  WriteConfig("", 1500);
+  DaemonProcess& d = Start();
+  ASSERT_EQ(Trigger("2024-01-01")["ok"], true);
+  ASSERT_TRUE(WaitFor([&] { return LedgerView(ledger_).Int("SELECT count(*) FROM runs WHERE status = 'running'") == 1; },
+                      10s))
+      << d.Log();
+  FillDisk(state_ + "/filler");
+  const std::string line = "cannot record the run's end (retrying until the ledger accepts it): ledger " + ledger_ +
+                           ": write failed: No space left on device";
+  ASSERT_TRUE(HasLine(d, line, 10s)) << d.Log();
+  EXPECT_TRUE(d.Running());
+  EXPECT_EQ(Request(socket_, "status")["ok"], true);
+  EXPECT_TRUE(Succeeded().empty()) << "a run reported succeeded while the ledger could not say so";
+
+  fs::remove(state_ + "/filler");
+  ASSERT_TRUE(SucceededCount(1, 15s)) << d.Log();
+  EXPECT_TRUE(HasLine(d, "ledger accepted the run's end after", 1s)) << d.Log();
+  Stop(d);
+  ExpectIntactWith({"2024-01-01"});
+  EXPECT_EQ(LedgerView(ledger_).Int("SELECT count(*) FROM runs"), 1);
 }
 
 TEST_F(Faults, ReadOnlyStateDirRefusesStartAndKeepsTheLedger) {
