@@ -359,7 +359,10 @@ void Daemon::Shutdown(int signal) {
   timer_.cancel();
   signals_.cancel();
   runner_->DropQueued();
-  const size_t in_flight = runner_->Active().size();
+  // Every run submitted and not yet reported, not only those Active() lists:
+  // a run whose start the ledger has just recorded may not be listed yet,
+  // and stopping the loop now would abandon it.
+  const size_t in_flight = runner_->InFlight();
   LogInfo(fmt::format("{}: stopping; {} run(s) in flight", signal == SIGINT ? "SIGINT" : "SIGTERM", in_flight));
   if (in_flight == 0) {
     io_.stop();
