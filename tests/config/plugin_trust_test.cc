@@ -110,6 +110,9 @@ TEST_F(PluginTrustTest, BadPluginTables) {
   path = Config("", "[plugin.goood]\nsha256 = \"" + kZeros + "\"\n");
   EXPECT_EQ(Errors(path, resolver),
             std::vector<std::string>{path + ":7:9: [plugin.goood]: no processor uses plugin 'goood'"});
+  path = Config("", "[plugin]\ngood = 5\n");
+  EXPECT_EQ(Errors(path, resolver),
+            std::vector<std::string>{path + ":8:8: plugin.good: expected a table, found an integer"});
   path = Write("plugin = 5\n[daemon]\nplugin_dirs = [\"plugins\"]\n");
   EXPECT_EQ(Errors(path, resolver),
             std::vector<std::string>{path + ":1:10: plugin: expected a table of plugins ([plugin.NAME]), found an integer"});

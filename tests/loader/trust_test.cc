@@ -160,6 +160,14 @@ TEST_F(TrustTest, RelativePathsAndDotDotAreLookedUpAsTheKernelDoes) {
   fs::current_path(cwd);
 }
 
+TEST_F(TrustTest, ALinkLoopIsAnErrorNotAHang) {
+  fs::create_symlink(root_ + "/b", root_ + "/a");
+  fs::create_symlink(root_ + "/a", root_ + "/b");
+  Status s = CheckTrustedPath(root_ + "/a/good.so");
+  EXPECT_EQ(s.code(), Status::Code::kIOError);
+  EXPECT_EQ(s.message(), root_ + "/a/good.so: cannot check: too many levels of symbolic links");
+}
+
 TEST_F(TrustTest, NotARegularFileOrMissing) {
   fs::create_directory(dir_ + "/dir.so");
   EXPECT_EQ(CheckTrustedPath(dir_ + "/dir.so").message(),

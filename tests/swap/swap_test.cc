@@ -146,6 +146,9 @@ TEST_P(Swap, APinnedPluginSwapsOnlyToThePinnedContents) {
   ASSERT_TRUE(WaitFor([&] { return kilnd_->Log().find(refused) != std::string::npos; }, 10s)) << kilnd_->Log();
   EXPECT_TRUE(WaitFor([&] { return LatestIs("1.0.0", RunStatus::kSucceeded); }, 5s));
   EXPECT_EQ(History().count("2.0.0"), 0u) << "v2 was loaded: " << ::testing::PrintToString(History());
+  // Refused before it was mapped: no private copy of v2 was ever kept.
+  EXPECT_FALSE(fs::exists(dir_ + "/state/plugins/swappable-" + v2.substr(0, 16) + ".so"));
+  EXPECT_EQ(MappedCopies().size(), 1u) << ::testing::PrintToString(MappedCopies());
 
   // Pinning the new contents lets the same file in.
   std::ofstream(dir_ + "/kiln.toml", std::ios::app) << "# pin moved to v2\n";
